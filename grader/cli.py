@@ -1,0 +1,228 @@
+"""The ``grader`` command line: each command parses, calls one library function, renders."""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from . import __version__
+from .errors import GraderError
+from .results import Status
+
+STATUS_MARK = {True: "[green]✔[/green]", False: "[red]✘[/red]"}
+
+
+def _console(err: bool = False) -> Console:
+    return Console(stderr=err, highlight=False, soft_wrap=True)
+
+
+def _course_file(course: Path | None) -> Path:
+    from .course import find_course
+
+    found = course or find_course(Path.cwd())
+    if found is None:
+        raise click.UsageError("no encontré course.toml en esta carpeta ni en las superiores; "
+                               "pasá --course RUTA/course.toml")
+    return found
+
+
+class _GraderGroup(click.Group):
+    """Turns ``GraderError`` into a clean message and exit code instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except GraderError as exc:
+            _console(err=True).print(f"[red]error:[/red] {exc}", markup=True)
+            sys.exit(exc.exit_code)
+
+
+@click.group(cls=_GraderGroup)
+@click.version_option(__version__, prog_name="grader")
+def main() -> None:
+    """Calificador de los TPs de Aprendizaje Profundo (FIUBA)."""
+
+
+@main.command()
+@click.argument("tp")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--checks", "checks_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Carpeta con las comprobaciones públicas (por defecto checks/ al lado).")
+@click.option("--backend", type=click.Choice(["inprocess", "subprocess"]), default="inprocess",
+              show_default=True, help="Dónde corre tu código.")
+def check(tp: str, file: Path, checks_dir: Path | None, backend: str) -> None:
+    """Corre las comprobaciones públicas de TP sobre tu archivo (.py o .ipynb)."""
+    from .check import check_file
+
+    report = check_file(tp, file, checks_dir=checks_dir, backend=backend)
+    render_check(report, _console())
+    sys.exit(0 if report.passed else 1)
+
+
+def render_check(report: object, console: Console) -> None:
+    from .check import CheckReport
+
+    assert isinstance(report, CheckReport)
+    title = report.assignment.title or report.assignment.name
+    console.print(f"[bold]{title}[/bold] — comprobaciones públicas de {report.file.name}")
+    if report.load_error:
+        console.print(f"\n[red]Tu archivo no se pudo cargar:[/red] {report.load_error}")
+    console.print()
+    width = max(len(e.title or e.name) for e in report.exercises)
+    for exercise in report.exercises:
+        own = [c for c in report.checks if c.exercise == exercise.name]
+        label = (exercise.title or exercise.name).ljust(width)
+        if not own:
+            console.print(f"  [dim]-[/dim] {label}  [dim]sin comprobaciones públicas[/dim]")
+            continue
+        ok = all(c.status is Status.PASS for c in own)
+        console.print(f"  {STATUS_MARK[ok]} {label}  {exercise.earned:5.2f} / {exercise.points:.2f}")
+        if report.load_error:
+            continue
+        for c in own:
+            if c.status is not Status.PASS:
+                name = c.id.split("::", 1)[-1]
+                console.print(f"      [red]{c.status.value}[/red] {name}: {c.message}",
+                              markup=True)
+                if c.output:
+                    console.print("        salida: " + c.output.strip().replace("\n", "\n        "),
+                                  markup=False)
+    console.print(f"\nTotal de las comprobaciones públicas: {report.earned:g} / {report.possible:g}"
+                  f" puntos ({report.score:.2f} / 10).")
+    if not report.passed:
+        console.print("Corregí lo que falló y volvé a correr el comando.")
+    else:
+        console.print("[green]Todas las comprobaciones públicas pasan.[/green] Al calificar se "
+                      "corren además comprobaciones ocultas.")
+
+
+@main.command()
+@click.argument("tp")
+@click.argument("submissions", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Carpeta de resultados (se puede reanudar).")
+@click.option("--jobs", "-j", type=int, default=None, help="Entregas en paralelo [núcleos].")
+@click.option("--backend", type=click.Choice(["subprocess", "docker"]), default="subprocess",
+              show_default=True)
+@click.option("--course", type=click.Path(path_type=Path, dir_okay=False), default=None)
+@click.option("--force", is_flag=True, help="Recalificar aunque ya haya un resultado vigente.")
+def grade(tp: str, submissions: Path, out: Path, jobs: int | None, backend: str,
+          course: Path | None, force: bool) -> None:
+    """Califica todas las entregas de SUBMISSIONS con las comprobaciones públicas y ocultas."""
+    from .grading import grade_batch
+
+    console = _console(err=True)
+    jobs = jobs or os.cpu_count() or 1
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=console, disable=not console.is_terminal)
+    task = progress.add_task(f"calificando {tp}", total=None)
+    done = 0
+
+    def on_start(total: int) -> None:
+        progress.update(task, total=total)
+
+    def on_event(event: object) -> None:
+        nonlocal done
+        from .grading import BatchEvent
+
+        assert isinstance(event, BatchEvent)
+        if event.kind == "skipped":
+            progress.console.print(f"[yellow]omitido[/yellow] {event.student}: {event.message}")
+            return
+        done += 1
+        progress.advance(task)
+        if event.result is not None:
+            r = event.result
+            bad = sum(1 for c in r.checks if c.status is not Status.PASS)
+            state = "ya calificado" if event.kind == "reused" else f"{r.duration_s:.1f} s"
+            extra = " · no se pudo cargar" if r.load_error else (f" · {bad} fallas" if bad else "")
+            progress.console.print(f"[{done}] {event.student}: {r.score:5.2f} / 10 ({state}){extra}")
+        else:
+            progress.console.print(f"[{done}] [red]{event.student}: sin resultado[/red]: "
+                                   f"{event.message}")
+
+    with warnings.catch_warnings(record=True) as caught, progress:
+        warnings.simplefilter("always")
+        try:
+            summary = grade_batch(_course_file(course), tp, submissions, out, jobs=jobs,
+                                  backend=backend, force=force, on_event=on_event,
+                                  on_start=on_start)
+        except KeyboardInterrupt:
+            console.print(f"\n[yellow]Interrumpido.[/yellow] Los resultados ya escritos en {out} "
+                          "se conservan; volvé a correr el mismo comando para seguir.")
+            sys.exit(130)
+    for warning in caught:
+        console.print(f"[bold red]ATENCIÓN:[/bold red] {warning.message}")
+    console.print(f"\n{summary.total} entregas: {summary.graded} calificadas ahora, "
+                  f"{summary.reused} ya estaban, {len(summary.failed)} sin resultado, "
+                  f"{len(summary.skipped)} entradas omitidas. Resultados en {out / tp}.")
+    for failure in summary.failed:
+        console.print(f"[red]sin resultado[/red] {failure}")
+    sys.exit(1 if summary.failed else 0)
+
+
+@main.command()
+@click.argument("results_dir", metavar="RESULTS", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@click.option("--long", "long_out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="También un CSV largo: una fila por estudiante y comprobación.")
+@click.option("--course", type=click.Path(path_type=Path, dir_okay=False), default=None)
+def gradebook(results_dir: Path, out: Path, long_out: Path | None, course: Path | None) -> None:
+    """Escribe la planilla del curso a partir de los resultados."""
+    from . import gradebook as book
+    from .course import load_course
+
+    course_data = load_course(_course_file(course))
+    collected = book.collect(results_dir, course_data)
+    frame = book.build(collected, course_data)
+    book.write_csv(frame, out)
+    if long_out is not None:
+        book.write_csv(book.build_long(collected), long_out)
+    console = _console()
+    for problem in collected.problems:
+        console.print(f"[yellow]ignorado:[/yellow] {problem}")
+    console.print(f"{len(frame)} estudiantes → {out}")
+
+
+@main.command()
+@click.argument("tp")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True)
+@click.option("--course", type=click.Path(path_type=Path, dir_okay=False), default=None)
+@click.option("--force", is_flag=True, help="Reemplazar OUT si ya existe.")
+def release(tp: str, out: Path, course: Path | None, force: bool) -> None:
+    """Arma el paquete para estudiantes: enunciado, comprobaciones públicas y valores esperados."""
+    from .course import load_course
+    from .release import release as build_release
+
+    path = build_release(load_course(_course_file(course)), tp, out, force=force)
+    files = sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file())
+    _console().print(f"paquete de {tp} en {path}: " + ", ".join(files))
+
+
+@main.command()
+@click.argument("tp")
+@click.option("--course", type=click.Path(path_type=Path, dir_okay=False), default=None)
+@click.option("--backend", type=click.Choice(["subprocess"]), default="subprocess")
+def selftest(tp: str, course: Path | None, backend: str) -> None:
+    """Prueba que la referencia saca 10 y el enunciado sin resolver saca 0."""
+    from .course import load_course
+    from .release import selftest as run_selftest
+
+    console = _console()
+    outcomes = run_selftest(load_course(_course_file(course)), tp, backend=backend)
+    for outcome in outcomes:
+        console.print(f"{STATUS_MARK[outcome.ok]} {outcome.label}: {outcome.score:.2f} "
+                      f"(se esperaba {outcome.expected:.2f})")
+        for failure in outcome.failures[:10]:
+            console.print(f"    {failure}", markup=False)
+    sys.exit(0 if all(o.ok for o in outcomes) else 1)
+
+
+if __name__ == "__main__":
+    main()

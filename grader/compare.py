@@ -1,0 +1,200 @@
+"""Array and value checks with precise Spanish messages, for check authors.
+
+Every failure raises ``CheckFailure`` (an ``AssertionError``) whose message says what was checked,
+what was expected and what arrived, in the order shape, dtype, finiteness, values::
+
+    linear_backward: dW tiene forma (5, 7); se esperaba (7, 5)
+    linear_backward: dW difiere: error absoluto máx 3.2e-02 en [2, 4] (error relativo 1.1e-01;
+    tolerancia atol=1e-08, rtol=1e-06); 12 de 35 elementos fuera de tolerancia
+
+Expected values are never printed (hidden checks must not leak reference outputs); the student's
+own value at the worst index is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "CheckFailure",
+    "assert_array",
+    "assert_close",
+    "assert_finite",
+    "assert_scalar_close",
+    "expect_dict",
+    "expect_tuple",
+    "numerical_gradient",
+    "to_float",
+]
+
+
+class CheckFailure(AssertionError):
+    """A check found the student's value wrong; the message is shown to the student as is."""
+
+
+def _fmt_index(index: tuple[int, ...]) -> str:
+    return "[" + ", ".join(str(int(i)) for i in index) + "]"
+
+
+def _where(context: str, name: str) -> str:
+    return f"{context}: {name}" if context else name
+
+
+def _type_name(value: Any) -> str:
+    kind = type(value)
+    if kind.__name__ == "RemoteObject":
+        return f"un objeto {value}"
+    return f"{kind.__module__}.{kind.__qualname__}" if kind.__module__ != "builtins" else kind.__name__
+
+
+def assert_array(actual: Any, *, shape: Sequence[int] | None = None, dtype: Any = None,
+                 name: str = "resultado", context: str = "") -> np.ndarray:
+    """Checks that ``actual`` is a plain ``np.ndarray`` with the given shape and dtype.
+
+    Returns the array so callers can chain further checks.
+    """
+    label = _where(context, name)
+    if type(actual) is not np.ndarray:
+        raise CheckFailure(f"{label} debe ser un numpy.ndarray; llegó {_type_name(actual)}")
+    if shape is not None and tuple(actual.shape) != tuple(shape):
+        raise CheckFailure(
+            f"{label} tiene forma {tuple(actual.shape)}; se esperaba {tuple(shape)}")
+    if dtype is not None and actual.dtype != np.dtype(dtype):
+        raise CheckFailure(f"{label} tiene dtype {actual.dtype}; se esperaba {np.dtype(dtype)}")
+    return actual
+
+
+def assert_finite(actual: np.ndarray, *, name: str = "resultado", context: str = "") -> None:
+    """Fails when ``actual`` holds nan or inf, naming the first bad index."""
+    bad = ~np.isfinite(actual)
+    if bad.any():
+        index = tuple(np.argwhere(bad)[0]) if actual.ndim else ()
+        what = "nan" if np.isnan(actual[index]) else "inf"
+        raise CheckFailure(
+            f"{_where(context, name)} contiene {what} en {_fmt_index(index)} "
+            f"({int(bad.sum())} de {actual.size} elementos no finitos)")
+
+
+def assert_close(actual: Any, expected: np.ndarray, *, name: str = "resultado", context: str = "",
+                 rtol: float = 1e-6, atol: float = 1e-8, check_dtype: bool = True) -> None:
+    """Compares an array against the expected one: shape, dtype, finiteness, then values.
+
+    Args:
+        actual: what the student's code returned (must be a plain ``np.ndarray``).
+        expected: the reference value.
+        name: what the value is (``"dW"``), for the message.
+        context: where it came from (``"linear_backward"``), for the message.
+        rtol, atol: elements pass when ``|a - e| <= atol + rtol * |e|``.
+        check_dtype: require ``actual.dtype == expected.dtype``.
+
+    Example:
+        >>> assert_close(dW, ref_dW, name="dW", context="linear_backward")
+    """
+    expected = np.asarray(expected)
+    assert_array(actual, shape=expected.shape, dtype=expected.dtype if check_dtype else None,
+                 name=name, context=context)
+    if expected.dtype.kind == "b" or actual.dtype.kind == "b":
+        wrong = actual != expected
+        if wrong.any():
+            index = tuple(np.argwhere(wrong)[0])
+            raise CheckFailure(f"{_where(context, name)} difiere en {_fmt_index(index)} "
+                               f"({int(wrong.sum())} de {actual.size} elementos)")
+        return
+    if np.isfinite(expected).all():
+        assert_finite(actual, name=name, context=context)
+    a = actual.astype(np.float64) if actual.dtype.kind != "c" else actual
+    e = expected.astype(np.float64) if expected.dtype.kind != "c" else expected
+    with np.errstate(all="ignore"):
+        abs_err = np.abs(a - e)
+        both_nan = np.isnan(a) & np.isnan(e)
+        abs_err = np.where(both_nan, 0.0, abs_err)
+        abs_err = np.where(np.isnan(abs_err), np.inf, abs_err)
+        rel_err = abs_err / np.maximum(np.abs(e), np.finfo(np.float64).tiny)
+        bad = abs_err > atol + rtol * np.abs(e)
+    if not bad.any():
+        return
+    score = np.where(bad, abs_err, -1.0)
+    index = np.unravel_index(int(np.argmax(score)), a.shape) if a.ndim else ()
+    raise CheckFailure(
+        f"{_where(context, name)} difiere: error absoluto máx {abs_err[index]:.2e} en "
+        f"{_fmt_index(index)} (error relativo {rel_err[index]:.2e}; valor obtenido "
+        f"{_short(a[index])}; tolerancia atol={atol:g}, rtol={rtol:g}); "
+        f"{int(bad.sum())} de {a.size} elementos fuera de tolerancia")
+
+
+def _short(value: Any) -> str:
+    return f"{value:.6g}" if np.isrealobj(value) else f"{value:.4g}"
+
+
+def to_float(value: Any, *, name: str = "resultado", context: str = "") -> float:
+    """Accepts a Python/numpy real number or a 0-d (or size-1) array and returns a float."""
+    label = _where(context, name)
+    if type(value) in (float, int) or (isinstance(value, np.generic) and np.isrealobj(value)
+                                       and type(value).__module__ == "numpy"):
+        return float(value)
+    if type(value) is np.ndarray and value.size == 1 and value.dtype.kind in "iuf":
+        return float(value.reshape(()))
+    raise CheckFailure(f"{label} debe ser un número (float o array 0-d); llegó {_type_name(value)}"
+                       + (f" de forma {value.shape}" if type(value) is np.ndarray else ""))
+
+
+def assert_scalar_close(actual: Any, expected: float, *, name: str = "resultado",
+                        context: str = "", rtol: float = 1e-6, atol: float = 1e-8) -> None:
+    """Compares a scalar (a float or 0-d array) against the expected value."""
+    value = to_float(actual, name=name, context=context)
+    if not np.isfinite(value):
+        raise CheckFailure(f"{_where(context, name)} es {value}; se esperaba un número finito")
+    err = abs(value - expected)
+    if err > atol + rtol * abs(expected):
+        rel = err / max(abs(expected), np.finfo(np.float64).tiny)
+        raise CheckFailure(f"{_where(context, name)} difiere: obtenido {value:.8g}, error absoluto "
+                           f"{err:.2e}, error relativo {rel:.2e} (atol={atol:g}, rtol={rtol:g})")
+
+
+def expect_tuple(value: Any, length: int, *, names: Sequence[str] = (), context: str = "") -> tuple:
+    """Checks that a function returned a tuple (or list) of ``length`` items and returns it.
+
+    Example:
+        >>> out, cache = expect_tuple(student.linear_forward(x, W, b), 2,
+        ...                           names=("out", "cache"), context="linear_forward")
+    """
+    if type(value) not in (tuple, list) or len(value) != length:
+        shown = f"{type(value).__name__} de {len(value)} elementos" if type(value) in (
+            tuple, list) else _type_name(value)
+        expected = f"({', '.join(names)})" if names else f"una tupla de {length} elementos"
+        raise CheckFailure(f"{context} debe devolver {expected}; devolvió {shown}")
+    return tuple(value)
+
+
+def expect_dict(value: Any, keys: Sequence[str] | None = None, *, name: str = "resultado",
+                context: str = "") -> dict:
+    """Checks that ``value`` is a dict containing ``keys`` and returns it."""
+    if type(value) is not dict:
+        raise CheckFailure(f"{_where(context, name)} debe ser un dict; llegó {_type_name(value)}")
+    missing = [k for k in keys or () if k not in value]
+    if missing:
+        raise CheckFailure(f"{_where(context, name)} no tiene las claves {missing}; "
+                           f"tiene {sorted(map(str, value))}")
+    return value
+
+
+def numerical_gradient(f: Callable[[], float], x: np.ndarray, *, h: float = 1e-6) -> np.ndarray:
+    """Centred finite differences of a scalar function ``f()`` with respect to ``x`` (in place).
+
+    ``f`` reads ``x`` each time it is called; each element is nudged by ``±h`` and restored.
+    """
+    grad = np.zeros_like(x, dtype=np.float64)
+    it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
+    for _ in it:
+        i = it.multi_index
+        old = x[i]
+        x[i] = old + h
+        plus = f()
+        x[i] = old - h
+        minus = f()
+        x[i] = old
+        grad[i] = (plus - minus) / (2 * h)
+    return grad

@@ -1,0 +1,79 @@
+"""Exceptions raised by the grader.
+
+One root, subclassing the nearest builtin where one fits::
+
+    GraderError (Exception)                 anything the grader raises on purpose
+    ├── ConfigError (ValueError)            a course or assignment file is invalid (names the key)
+    ├── SubmissionError (ValueError)        a submission cannot be read or converted
+    ├── UsageError                          bad command-line input; carries exit_code 2
+    └── WorkerError (RuntimeError)          the sandboxed worker failed during a call
+        ├── WorkerTimeout                   a call ran past its deadline          -> TIMEOUT
+        ├── WorkerCrash                     the worker process died               -> CRASH
+        ├── WorkerMemory                    the worker ran out of memory          -> MEMORY
+        └── ProtocolError                   the worker sent something not allowed -> PROTOCOL
+
+    StudentError (Exception)                student code raised an exception      -> ERROR
+
+``StudentError`` is deliberately *not* a ``GraderError``: it is the student's exception, carried back
+from the worker as data (type name, message and a traceback of the student's frames).
+"""
+
+from __future__ import annotations
+
+
+class GraderError(Exception):
+    """Root of every exception the grader raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(GraderError, ValueError):
+    """A course or assignment file is invalid."""
+
+
+class SubmissionError(GraderError, ValueError):
+    """A submission cannot be read, found or converted to a module."""
+
+
+class UsageError(GraderError):
+    """Bad command-line input."""
+
+    exit_code = 2
+
+
+class WorkerError(GraderError, RuntimeError):
+    """The worker failed during a call; the test it happened in gets this error's status."""
+
+    status = "CRASH"
+
+
+class WorkerTimeout(WorkerError):
+    status = "TIMEOUT"
+
+
+class WorkerCrash(WorkerError):
+    status = "CRASH"
+
+
+class WorkerMemory(WorkerError):
+    status = "MEMORY"
+
+
+class ProtocolError(WorkerError):
+    status = "PROTOCOL"
+
+
+class StudentError(Exception):
+    """An exception raised by student code, described by data sent from the worker.
+
+    Attributes:
+        type_name: the exception's class name in the worker (for example ``"ValueError"``).
+        message: ``str(exception)``, capped.
+        student_traceback: the traceback restricted to the student's own frames.
+    """
+
+    def __init__(self, type_name: str, message: str, student_traceback: str = "") -> None:
+        self.type_name = type_name
+        self.message = message
+        self.student_traceback = student_traceback
+        super().__init__(f"{type_name}: {message}" if message else type_name)

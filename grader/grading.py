@@ -1,0 +1,291 @@
+"""Grading one submission (in a trusted child process) and whole batches (resumable, parallel).
+
+``grade_submission`` runs the public and hidden checks of one TP against one student file and
+returns a ``SubmissionResult``. ``grade_batch`` runs it for every submission of a folder, each in
+its own trusted child process (``python -m grader.grading``), ``jobs`` at a time, writing each
+result file atomically the moment it is done. A result is reused when both the submission's hash
+and the grading fingerprint (checks, reference, course settings, grader version) still match,
+so rerunning the same command after an interruption grades only what is missing or changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__, report, results, scoring, static
+from .course import Assignment, Course, TPEntry, load_assignment, load_course
+from .errors import ConfigError, SubmissionError, UsageError
+from .harness import GradingPlugin, run_checks
+from .reference import load_reference
+from .results import SubmissionResult
+from .sandbox.base import Limits
+from .sandbox.inprocess import InprocessStudent
+from .submissions import Submission, discover, module_source, safe_name
+
+BACKENDS = ("subprocess", "inprocess")
+
+
+def make_backend(name: str) -> Any:
+    if name == "subprocess":
+        from .sandbox.subprocess import SubprocessBackend
+
+        return SubprocessBackend()
+    if name == "docker":
+        raise UsageError("el backend docker todavía no está disponible en esta versión")
+    raise UsageError(f"backend desconocido {name!r}; los disponibles son {', '.join(BACKENDS)}")
+
+
+def fingerprint(course: Course, entry: TPEntry) -> str:
+    """Hash of everything besides the submission that decides a grade."""
+    digest = hashlib.sha256(__version__.encode())
+    digest.update((course.root / "course.toml").read_bytes()
+                  if (course.root / "course.toml").is_file() else b"")
+    for folder in (entry.assignment, entry.reference):
+        if folder is None or not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(folder)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _prepared_module(path: Path, module: str, workdir: Path) -> Path:
+    """Writes the submission as ``WORKDIR/MODULE.py`` (notebooks converted)."""
+    target = workdir / f"{module}.py"
+    target.write_text(module_source(path), encoding="utf-8")
+    return target
+
+
+def grade_submission(course: Course, tp: str, path: Path, *, student: str,
+                     backend: str = "subprocess", limits: Limits | None = None,
+                     notes: tuple[str, ...] = ()) -> SubmissionResult:
+    """Grades one file with the TP's public and hidden checks. Runs student code only in the
+    sandbox (never in this process, unless ``backend="inprocess"``)."""
+    entry = course.tp(tp)
+    assignment = load_assignment(entry.assignment)
+    if entry.reference is None:
+        raise ConfigError(f"el TP {tp} no tiene 'reference' en course.toml")
+    reference = load_reference(entry.reference, assignment.module)
+    limits = limits or course.limits_for(assignment)
+    started = time.monotonic()
+    started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    checks: list[results.CheckResult] = []
+    load_error = ""
+    environment: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="grader-sub-") as tmp:
+        try:
+            module_file = _prepared_module(path, assignment.module, Path(tmp))
+        except SubmissionError as exc:
+            load_error = str(exc)
+        else:
+            forbidden = static.forbidden_uses(
+                module_file.read_text(encoding="utf-8"),
+                [f for e in assignment.exercises if e.numpy_only for f in e.functions],
+                assignment.forbidden_modules)
+            checks, load_error, environment = _run(assignment, module_file, reference, limits,
+                                                   backend, forbidden, course)
+    exercises = scoring.score_checks(checks, assignment.exercises)
+    earned, possible, score = scoring.tp_score(exercises, scale_max=course.scale_max,
+                                               decimals=course.decimals)
+    return SubmissionResult(
+        student=student, tp=tp, submission_file=path.name,
+        submission_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        grader_version=__version__, fingerprint=fingerprint(course, entry), checks=checks,
+        exercises=exercises, earned=earned, possible=possible, score=score,
+        load_error=load_error, notes=list(notes), environment=environment,
+        started_at=started_at, duration_s=round(time.monotonic() - started, 3))
+
+
+def _run(assignment: Assignment, module_file: Path, reference: Any, limits: Limits,
+         backend_name: str, forbidden: dict[str, list[str]],
+         course: Course) -> tuple[list[results.CheckResult], str, dict[str, Any]]:
+    if backend_name == "inprocess":
+        provider: Any = InprocessStudent(module_file, assignment.module, limits)
+        environment: dict[str, Any] = {"backend": "inprocess", "isolated": False}
+        timed = provider.timed
+    else:
+        from .remote import Session
+
+        backend = make_backend(backend_name)
+        provider = Session(backend, module_file, assignment.module, limits)
+        environment = backend.describe()
+        timed = None
+    plugin = GradingPlugin(assignment=assignment, provider=provider, reference=reference,
+                           public_files=set(assignment.public_checks), forbidden=forbidden,
+                           seed_key=course.name, timed=timed)
+    try:
+        checks = run_checks([*assignment.public_checks, *assignment.hidden_checks], plugin,
+                            rootdir=assignment.root)
+    finally:
+        provider.close()
+    environment.update({f"worker_{k}": v for k, v in provider.environment.items()})
+    environment["worker_restarts"] = getattr(provider, "restarts", 0)
+    return checks, plugin.load_error, environment
+
+
+# --- batches ---------------------------------------------------------------------------------
+
+
+@dataclass
+class BatchEvent:
+    kind: str
+    """``reused``, ``graded``, ``failed`` (the grader could not produce a result), ``skipped``."""
+    student: str
+    result: SubmissionResult | None = None
+    message: str = ""
+
+
+@dataclass
+class BatchSummary:
+    total: int = 0
+    graded: int = 0
+    reused: int = 0
+    failed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+
+def result_path(out: Path, tp: str, student: str) -> Path:
+    return out / tp / f"{safe_name(student)}.json"
+
+
+def is_current(path: Path, sha256: str, fp: str) -> bool:
+    """Whether a valid result for this exact submission and grading setup is already there."""
+    if not path.is_file():
+        return False
+    try:
+        previous = results.load(path)
+    except ConfigError:
+        return False
+    return previous.submission_sha256 == sha256 and previous.fingerprint == fp
+
+
+def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: int,
+                backend: str = "subprocess", force: bool = False,
+                on_event: Callable[[BatchEvent], None] = lambda e: None,
+                on_start: Callable[[int], None] = lambda n: None) -> BatchSummary:
+    """Grades every submission in ``folder`` into ``OUT/TP/STUDENT.json``.
+
+    Args:
+        jobs: submissions graded at once; each worker gets ``cores // jobs`` BLAS threads.
+        force: regrade even when a current result exists.
+        on_event: called from the calling thread as each submission finishes.
+        on_start: called with the number of submissions once they are listed.
+    """
+    if backend == "inprocess":
+        raise UsageError("el backend inprocess no aísla nada: solo sirve para 'grader check' en "
+                         "la máquina del estudiante, nunca para calificar")
+    if jobs < 1:
+        raise UsageError(f"--jobs debe ser al menos 1 (llegó {jobs})")
+    course = load_course(course_file)
+    entry = course.tp(tp)
+    assignment = load_assignment(entry.assignment)
+    submissions, skipped = discover(folder, assignment.module)
+    summary = BatchSummary(total=len(submissions), skipped=[f"{s.entry.name}: {s.reason}"
+                                                            for s in skipped])
+    for item in skipped:
+        on_event(BatchEvent("skipped", item.entry.name, message=item.reason))
+    on_start(len(submissions))
+    fp = fingerprint(course, entry)
+    pending: list[Submission] = []
+    for submission in submissions:
+        path = result_path(out, tp, submission.student)
+        if not force and is_current(path, submission.sha256, fp):
+            summary.reused += 1
+            on_event(BatchEvent("reused", submission.student, results.load(path)))
+        else:
+            pending.append(submission)
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    limits = course.limits_for(assignment, threads=threads)
+    children: set[subprocess.Popen[bytes]] = set()
+    lock = threading.Lock()
+
+    def run_one(submission: Submission) -> BatchEvent:
+        return _grade_in_child(course_file, tp, submission, out, backend, limits, children, lock)
+
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    try:
+        futures = [pool.submit(run_one, s) for s in pending]
+        for future in as_completed(futures):
+            event = future.result()
+            if event.kind == "graded":
+                summary.graded += 1
+            else:
+                summary.failed.append(f"{event.student}: {event.message}")
+            on_event(event)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        pool.shutdown(wait=False, cancel_futures=True)
+        with lock:
+            for child in children:
+                child.kill()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return summary
+
+
+def _grade_in_child(course_file: Path, tp: str, submission: Submission, out: Path, backend: str,
+                    limits: Limits, children: set[subprocess.Popen[bytes]],
+                    lock: threading.Lock) -> BatchEvent:
+    path = result_path(out, tp, submission.student)
+    log = out / tp / "logs" / f"{safe_name(submission.student)}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    request = {"course": str(course_file), "tp": tp, "file": str(submission.path),
+               "student": submission.student, "out": str(path), "backend": backend,
+               "limits": limits.__dict__, "notes": list(submission.notes)}
+    with log.open("wb") as handle:
+        child = subprocess.Popen([sys.executable, "-m", "grader.grading", json.dumps(request)],
+                                 stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        with lock:
+            children.add(child)
+        try:
+            child.wait(timeout=limits.submission_timeout_s + 300)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+        finally:
+            with lock:
+                children.discard(child)
+    if child.returncode == 0 and path.is_file():
+        try:
+            return BatchEvent("graded", submission.student, results.load(path))
+        except ConfigError as exc:
+            return BatchEvent("failed", submission.student, message=str(exc))
+    tail = log.read_text(errors="replace").strip().splitlines()[-3:]
+    return BatchEvent("failed", submission.student,
+                      message=f"el calificador falló (código {child.returncode}); ver {log}: "
+                              + " | ".join(tail))
+
+
+def _child_main(argv: list[str]) -> int:
+    """Entry point of the trusted child: grade one submission, write its result atomically."""
+    request = json.loads(argv[0])
+    course = load_course(Path(request["course"]))
+    result = grade_submission(
+        course, request["tp"], Path(request["file"]), student=request["student"],
+        backend=request["backend"], limits=Limits(**request["limits"]),
+        notes=tuple(request["notes"]))
+    out = Path(request["out"])
+    results.save(result, out)
+    results.write_atomic(out.with_suffix(".md"), report.markdown(result))
+    print(f"{result.student}: {result.score:.2f} ({result.duration_s:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main(sys.argv[1:]))

@@ -1,0 +1,208 @@
+"""The pytest plugin that runs an assignment's checks against one student's module.
+
+Checks are ordinary pytest tests in the trusted process. They reach the student's code through
+the ``student`` fixture (a proxy to the sandboxed worker, or the module itself in ``inprocess``
+mode), the course's solution through ``reference``, and draw inputs from ``rng``. Every check
+carries ``@pytest.mark.exercise(name, weight=1)``; a slow one ``@pytest.mark.timeout_s(s)``.
+
+The plugin turns each test's outcome into a ``CheckResult`` with a status and a Spanish message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pytest
+
+from .compare import CheckFailure
+from .course import Assignment
+from .errors import ConfigError, StudentError, WorkerError
+from .results import CheckResult, Status
+
+
+class StudentProvider(Protocol):
+    """What the plugin needs from a backend session (``remote.Session``, ``InprocessStudent``)."""
+
+    call_timeout_s: float
+    limits: Any
+
+    def module(self) -> Any: ...
+    def take_output(self) -> str: ...
+
+
+class ForbiddenLibrary(CheckFailure):
+    """A numpy-only exercise uses a forbidden library."""
+
+
+def student_message(exc: StudentError, module_name: str) -> str:
+    """Spanish description of an exception raised by student code."""
+    if exc.type_name == "NotImplementedError":
+        text = "no está implementado todavía (NotImplementedError"
+        return text + (f": {exc.message})" if exc.message else ")")
+    if exc.type_name == "AttributeError" and exc.message.startswith("module "):
+        name = exc.message.rsplit("'", 2)[-2] if exc.message.count("'") >= 4 else exc.message
+        return f"{module_name} no define {name!r}"
+    message = f"el código lanzó {exc.type_name}: {exc.message}"
+    if exc.student_traceback:
+        message += "\n" + exc.student_traceback.rstrip()
+    return message
+
+
+def classify(exc: BaseException, module_name: str) -> tuple[Status, str]:
+    """The status and message of a check that raised ``exc``."""
+    if isinstance(exc, WorkerError):
+        return Status(exc.status), str(exc)
+    if isinstance(exc, StudentError):
+        return Status.ERROR, student_message(exc, module_name)
+    if isinstance(exc, AssertionError):
+        # pytest appends its own "assert ..." explanation; the check's message comes first.
+        message = str(exc).split("\nassert ")[0].strip()
+        return Status.FAIL, message or "la comprobación falló"
+    if isinstance(exc, (pytest.skip.Exception, pytest.fail.Exception)):
+        return Status.FAIL, str(exc) or "la comprobación no se completó"
+    return Status.FAIL, (f"la comprobación no pudo usar el resultado ({type(exc).__name__}: "
+                         f"{str(exc)[:500]})")
+
+
+class GradingPlugin:
+    """Provides ``student``, ``reference`` and ``rng``, and records one result per check.
+
+    Args:
+        assignment: the TP being checked (exercise names, numpy-only rules).
+        provider: gives the student's module (sandboxed or in process).
+        reference: the reference module, or a replay of its baked outputs (public bundle).
+        public_files: check files whose results are visible to students.
+        forbidden: function name -> forbidden libraries it uses (from ``static.forbidden_uses``).
+        seed_key: mixed into every ``rng`` seed (per course, so inputs are reproducible).
+    """
+
+    def __init__(self, *, assignment: Assignment, provider: StudentProvider, reference: Any,
+                 public_files: set[Path], forbidden: dict[str, list[str]],
+                 seed_key: str = "", timed: Callable[[float], Any] | None = None) -> None:
+        self.assignment = assignment
+        self.provider = provider
+        self.reference_module = reference
+        self.public_files = {p.resolve() for p in public_files}
+        self.forbidden = forbidden
+        self.seed_key = seed_key
+        self.timed = timed
+        self.results: list[CheckResult] = []
+        self.problems: list[str] = []
+        self.load_error = ""
+        self._pending: dict[str, CheckResult] = {}
+        self._started: dict[str, float] = {}
+
+    # --- configuration -----------------------------------------------------------------------
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", "exercise(name, weight=1): the exercise a check grades")
+        config.addinivalue_line("markers", "timeout_s(seconds): per-call time limit of a check")
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        names = {e.name for e in self.assignment.exercises}
+        for item in items:
+            marker = item.get_closest_marker("exercise")
+            if marker is None or not marker.args:
+                self.problems.append(f"{item.nodeid}: falta @pytest.mark.exercise(...)")
+            elif marker.args[0] not in names:
+                self.problems.append(f"{item.nodeid}: ejercicio desconocido {marker.args[0]!r}")
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.problems.append(f"no se pudieron cargar las comprobaciones {report.nodeid}: "
+                                 f"{report.longreprtext[-2000:]}")
+
+    # --- fixtures ----------------------------------------------------------------------------
+
+    @pytest.fixture
+    def student(self, request: pytest.FixtureRequest) -> Any:
+        marker = request.node.get_closest_marker("exercise")
+        exercise = self.assignment.exercise(marker.args[0])
+        if exercise.numpy_only:
+            uses = {f: self.forbidden[f] for f in exercise.functions if f in self.forbidden}
+            if uses:
+                detail = "; ".join(f"{f} usa {', '.join(libs)}" for f, libs in uses.items())
+                raise ForbiddenLibrary(f"este ejercicio debe resolverse solo con numpy: {detail}")
+        timeout = request.node.get_closest_marker("timeout_s")
+        self.provider.call_timeout_s = float(timeout.args[0]) if timeout else (
+            self.provider.limits.call_timeout_s)
+        try:
+            return self.provider.module()
+        except StudentError as exc:
+            self.load_error = student_message(exc, f"{self.assignment.module}.py")
+            raise
+
+    @pytest.fixture
+    def reference(self) -> Any:
+        return self.reference_module
+
+    @pytest.fixture
+    def rng(self, request: pytest.FixtureRequest) -> np.random.Generator:
+        digest = hashlib.sha256(f"{self.seed_key}:{request.node.name}".encode()).digest()
+        return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+    # --- outcomes ----------------------------------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Any:
+        if self.timed is None:
+            return (yield)
+        with self.timed(self.provider.call_timeout_s * 6):
+            return (yield)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        report = yield
+        record = self._pending.get(item.nodeid)
+        if record is None:
+            marker = item.get_closest_marker("exercise")
+            visibility = "public" if Path(str(item.path)).resolve() in self.public_files else "hidden"
+            record = CheckResult(
+                id=f"{visibility}::{item.name}", exercise=marker.args[0] if marker and marker.args
+                else "?", visibility=visibility, status=Status.PASS,
+                weight=float(marker.kwargs.get("weight", 1)) if marker else 1.0)
+            self._pending[item.nodeid] = record
+            self._started[item.nodeid] = time.monotonic()
+        if record.status is Status.PASS:
+            if call.excinfo is not None and report.failed:
+                record.status, record.message = classify(call.excinfo.value, self.assignment.module + ".py")
+            elif report.skipped:
+                record.status, record.message = Status.FAIL, "comprobación omitida"
+        if call.when == "teardown":
+            record.output = self.provider.take_output()
+            record.duration_s = round(time.monotonic() - self._started.pop(item.nodeid), 4)
+            self.results.append(self._pending.pop(item.nodeid))
+        return report
+
+
+def run_checks(files: list[Path], plugin: GradingPlugin, *, rootdir: Path) -> list[CheckResult]:
+    """Runs the check files under pytest with ``plugin``; returns one result per check.
+
+    Raises ``ConfigError`` when the check files themselves are broken (a course problem, which
+    must never be reported as the student's failure).
+    """
+    with tempfile.TemporaryDirectory(prefix="grader-pytest-") as tmp:
+        ini = Path(tmp) / "pytest.ini"
+        ini.write_text("[pytest]\n")
+        args = [str(f) for f in files] + [
+            "-c", str(ini), "--rootdir", str(rootdir), "--noconftest", "-p", "no:cacheprovider",
+            "-p", "no:terminal", "-p", "no:randomly", "-p", "no:warnings", "--import-mode=importlib",
+            "-o", "python_files=test_*.py", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+        env_addopts = os.environ.pop("PYTEST_ADDOPTS", None)
+        try:
+            code = pytest.main(args, plugins=[plugin])
+        finally:
+            if env_addopts is not None:
+                os.environ["PYTEST_ADDOPTS"] = env_addopts
+    if plugin.problems:
+        raise ConfigError("comprobaciones mal definidas:\n" + "\n".join(plugin.problems))
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        raise ConfigError(f"pytest terminó con {pytest.ExitCode(code).name} al correr {files}")
+    return plugin.results

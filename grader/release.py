@@ -1,0 +1,175 @@
+"""``grader release`` builds a TP's student bundle; ``grader selftest`` proves a TP is gradable.
+
+A bundle holds the starter, the public checks and the expected values those checks need, baked
+as data (``checks/expected.msgpack``)::
+
+    dist/tp1/
+      tp1.py, tp1.ipynb        the starter
+      README.md                how to check, in Spanish
+      checks/assignment.toml   exercises and points; only public checks listed
+      checks/test_public.py
+      checks/expected.msgpack  reference outputs for the public checks' inputs
+
+It never contains hidden checks or reference code: ``release`` refuses to finish if any file it
+wrote contains a line of either.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__
+from .course import Course, load_assignment
+from .errors import ConfigError, UsageError
+from .harness import GradingPlugin, run_checks
+from .reference import EXPECTED_FILE, RecordingReference, load_reference
+from .results import Status
+from .sandbox.inprocess import InprocessStudent
+
+_README = """# {title}
+
+Archivos:
+
+- `{module}.py` / `{module}.ipynb`: el enunciado con las funciones a completar (elegí uno).
+- `checks/`: las comprobaciones públicas y los valores esperados que necesitan.
+
+Para comprobar tu solución (en esta carpeta):
+
+    pip install grader
+    grader check {name} {module}.py        # o {module}.ipynb
+
+Vas a ver, por ejercicio, los puntos de las comprobaciones públicas y qué falló (forma, tipo,
+valores: error máximo y dónde). Al calificar, la cátedra además corre comprobaciones ocultas con
+otras entradas: que pasen las públicas no garantiza la nota.
+
+Generado por grader {version}.
+"""
+
+
+def _significant_lines(path: Path) -> set[str]:
+    lines = set()
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        text = line.strip()
+        if len(text) >= 25:
+            lines.add(text)
+    return lines
+
+
+def leaked_lines(bundle: Path, secrets: list[Path], public: list[Path]) -> list[str]:
+    """Lines of the secret files (hidden checks, reference) found in any file of the bundle.
+
+    Lines that also stand in the public sources (a docstring the starter shares with the
+    reference, say) are not secrets.
+    """
+    secret_lines: set[str] = set()
+    for path in secrets:
+        secret_lines |= _significant_lines(path)
+    for path in public:
+        secret_lines -= _significant_lines(path)
+    leaks = []
+    for path in sorted(bundle.rglob("*")):
+        if not path.is_file():
+            continue
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        for line in secret_lines:
+            if line in text:
+                leaks.append(f"{path.relative_to(bundle)}: {line[:80]}")
+    return leaks
+
+
+def release(course: Course, tp: str, out: Path, *, force: bool = False) -> Path:
+    """Writes the student bundle of ``tp`` to ``out`` and returns it."""
+    entry = course.tp(tp)
+    assignment = load_assignment(entry.assignment)
+    if entry.reference is None:
+        raise ConfigError(f"el TP {tp} no tiene 'reference' en course.toml")
+    if out.exists() and any(out.iterdir()):
+        if not force:
+            raise UsageError(f"{out} ya existe y no está vacía; usá --force para reemplazarla")
+        shutil.rmtree(out)
+    reference_file = entry.reference / f"{assignment.module}.py"
+    recording = RecordingReference(load_reference(entry.reference, assignment.module))
+    provider = InprocessStudent(reference_file, assignment.module,
+                                course.limits_for(assignment))
+    plugin = GradingPlugin(assignment=assignment, provider=provider, reference=recording,
+                           public_files=set(assignment.public_checks), forbidden={},
+                           timed=provider.timed)
+    checks = run_checks(list(assignment.public_checks), plugin, rootdir=assignment.root)
+    failing = [f"{c.id}: {c.message}" for c in checks if c.status is not Status.PASS]
+    if failing:
+        raise ConfigError("las comprobaciones públicas no pasan con la solución de referencia:\n"
+                          + "\n".join(failing))
+
+    staging = Path(tempfile.mkdtemp(prefix="grader-release-"))
+    try:
+        checks_dir = staging / "checks"
+        checks_dir.mkdir()
+        for path in assignment.starter:
+            shutil.copyfile(path, staging / path.name)
+        for path in assignment.public_checks:
+            shutil.copyfile(path, checks_dir / path.name)
+        (checks_dir / EXPECTED_FILE).write_bytes(recording.dump())
+        (checks_dir / "assignment.toml").write_text(_bundle_toml(assignment.root / "assignment.toml",
+                                                                 [p.name for p in assignment.public_checks]))
+        (staging / "README.md").write_text(_README.format(
+            title=assignment.title or tp, module=assignment.module, name=tp, version=__version__))
+        secrets = [*assignment.hidden_checks, *sorted(entry.reference.rglob("*.py"))]
+        leaks = leaked_lines(staging, secrets, [*assignment.starter, *assignment.public_checks])
+        if leaks:
+            raise ConfigError("el paquete contiene código oculto o de la referencia:\n"
+                              + "\n".join(leaks[:20]))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.exists():
+            out.rmdir()
+        shutil.move(str(staging), out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out
+
+
+def _bundle_toml(source: Path, public: list[str]) -> str:
+    """The assignment file with paths rewritten for the bundle and no hidden checks listed."""
+    lines = []
+    for line in source.read_text(encoding="utf-8").splitlines():
+        key = line.split("=")[0].strip()
+        if key == "public_checks":
+            line = f"public_checks = {public!r}".replace("'", '"')
+        elif key in ("hidden_checks", "starter"):
+            line = f"{key} = []"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class SelftestOutcome:
+    label: str
+    file: Path
+    score: float
+    expected: float
+    failures: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return abs(self.score - self.expected) < 1e-9
+
+
+def selftest(course: Course, tp: str, *, backend: str = "subprocess") -> list[SelftestOutcome]:
+    """Grades the reference (must score the maximum) and each starter file (must score 0)."""
+    from .grading import grade_submission
+
+    entry = course.tp(tp)
+    assignment = load_assignment(entry.assignment)
+    if entry.reference is None:
+        raise ConfigError(f"el TP {tp} no tiene 'reference' en course.toml")
+    cases = [("referencia", entry.reference / f"{assignment.module}.py", course.scale_max)]
+    cases += [(f"enunciado {p.name}", p, 0.0) for p in assignment.starter]
+    outcomes = []
+    for label, path, expected in cases:
+        result = grade_submission(course, tp, path, student=label, backend=backend)
+        wrong = [f"{c.id}: {c.status.value} {c.message}" for c in result.checks
+                 if (c.status is Status.PASS) != (expected > 0)]
+        outcomes.append(SelftestOutcome(label, path, result.score, expected, wrong))
+    return outcomes

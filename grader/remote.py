@@ -1,0 +1,265 @@
+"""The trusted side of a worker: a session that survives crashes, and proxies to remote objects.
+
+A ``Session`` owns one submission's worker. Check code reaches the student's module through
+``session.module()``, a ``RemoteObject``: attribute access, item access and calls become requests;
+data comes back as copies, anything else as another ``RemoteObject``. When a call times out, the
+worker dies, or it sends something not allowed, the worker is killed, the call raises the matching
+``WorkerError`` and the next request starts a fresh worker (remote objects of the dead worker then
+refuse to be used, with a clear message).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import protocol
+from .errors import (ProtocolError, StudentError, WorkerCrash, WorkerError, WorkerMemory,
+                     WorkerTimeout)
+from .sandbox.base import Backend, Channel, Limits
+
+_OUTPUT_CAP = 16384
+_CRASH_TYPES = {"SystemExit": "llamó a sys.exit", "KeyboardInterrupt": "lanzó KeyboardInterrupt"}
+
+
+class RemoteObject:
+    """A proxy to an object that lives in the worker (a module, a model, a cache ...)."""
+
+    __slots__ = ("_session", "_id", "_type_name", "_generation")
+
+    def __init__(self, session: Session, ref: protocol.Ref) -> None:
+        object.__setattr__(self, "_session", session)
+        object.__setattr__(self, "_id", ref.id)
+        object.__setattr__(self, "_type_name", ref.type_name)
+        object.__setattr__(self, "_generation", session.generation)
+
+    def _ref(self) -> protocol.Ref:
+        if self._generation != self._session.generation:
+            raise WorkerCrash(f"el objeto {self._type_name} pertenecía a un proceso del estudiante "
+                              "que ya terminó (falló en una llamada anterior)")
+        return protocol.Ref(self._id, self._type_name)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        return self._session.request("getattr", target=self._ref(), name=name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._session.request("setattr", target=self._ref(), name=name, value=value)
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._session.request("getitem", target=self._ref(), key=key)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._session.request("setitem", target=self._ref(), key=key, value=value)
+
+    def __len__(self) -> int:
+        value = self._session.request("len", target=self._ref())
+        if type(value) is not int:
+            raise ProtocolError("len() devolvió algo que no es un entero")
+        return value
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._session.call(self._ref(), list(args), kwargs)
+
+    def __repr__(self) -> str:
+        return f"<objeto remoto {self._type_name}>"
+
+    def __bool__(self) -> bool:
+        return True
+
+
+def apply_in_place(original: Any, new: Any) -> None:
+    """Makes ``original`` look like ``new`` without replacing it, as a local call would have."""
+    if type(original) is np.ndarray and type(new) is np.ndarray:
+        if original.shape == new.shape and original.dtype == new.dtype:
+            np.copyto(original, new)
+        return
+    if type(original) is dict and type(new) is dict:
+        for key in [k for k in original if k not in new]:
+            del original[key]
+        for key, value in new.items():
+            old = original.get(key)
+            if type(old) is np.ndarray and type(value) is np.ndarray and (
+                    old.shape == value.shape and old.dtype == value.dtype):
+                np.copyto(old, value)
+            else:
+                original[key] = value
+        return
+    if type(original) is list and type(new) is list:
+        original[:] = new
+
+
+class Session:
+    """One submission's worker, restarted after failures, with a deadline for the whole session.
+
+    Args:
+        backend: starts workers.
+        module_file: the student's module as a ``.py`` file (notebooks already converted).
+        module_name: the name to import it under (``"tp1"``).
+        limits: resource limits; ``limits.submission_timeout_s`` starts counting now.
+    """
+
+    def __init__(self, backend: Backend, module_file: Path, module_name: str,
+                 limits: Limits) -> None:
+        self.backend = backend
+        self.module_file = module_file
+        self.module_name = module_name
+        self.limits = limits
+        self.call_timeout_s = limits.call_timeout_s
+        self.deadline = time.monotonic() + limits.submission_timeout_s
+        self.generation = 0
+        self.restarts = 0
+        self.environment: dict[str, Any] = {}
+        self._channel: Channel | None = None
+        self._module: RemoteObject | None = None
+        self._load_error: StudentError | None = None
+        self._next_id = 0
+        self._output: list[str] = []
+        self._output_size = 0
+        self._encoder = protocol.Encoder(on_other=self._encode_other)
+        self._decoder = protocol.Decoder(on_ref=lambda ref: RemoteObject(self, ref),
+                                         max_size=limits.max_message_mb * 1024 * 1024)
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def module(self) -> RemoteObject:
+        """The student's module, importing it in a fresh worker if needed.
+
+        Raises ``StudentError`` when the module does not import (the same error every time,
+        without restarting the worker: an import failure is deterministic).
+        """
+        if self._load_error is not None:
+            raise self._load_error
+        if self._module is None or self._channel is None:
+            self._start()
+            try:
+                module = self.request("load", path=self._channel_module_path(),
+                                      name=self.module_name)
+            except StudentError as exc:
+                self._load_error = exc
+                raise
+            if type(module) is not RemoteObject:
+                raise ProtocolError("la carga del módulo no devolvió una referencia")
+            self._module = module
+        return self._module
+
+    def _channel_module_path(self) -> str:
+        assert self._channel is not None
+        return self._channel.module_path
+
+    def _start(self) -> None:
+        self.close()
+        self.generation += 1
+        self._channel = self.backend.start(self.module_file, self.limits)
+        hello = self.request("hello")
+        if type(hello) is dict:
+            self.environment = {str(k): v for k, v in hello.items() if type(v) in (str, int)}
+
+    def close(self) -> str:
+        """Kills the worker if it runs; returns how it ended."""
+        channel, self._channel, self._module = self._channel, None, None
+        return channel.close() if channel is not None else ""
+
+    def _fail(self, error: type[WorkerError], message: str) -> WorkerError:
+        ending = self.close()
+        self.restarts += 1
+        return error(message.format(ending=ending))
+
+    # --- requests ----------------------------------------------------------------------------
+
+    def _encode_other(self, value: Any) -> protocol.Ref:
+        if type(value) is RemoteObject:
+            return value._ref()
+        raise TypeError(f"no se puede enviar al worker un {type(value).__qualname__}")
+
+    def call(self, target: protocol.Ref, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        """Calls a remote callable; in-place changes to arguments are copied back into them."""
+        value, mutations = self._request("call", target=target, args=args, kwargs=kwargs)
+        for key, new in mutations.items():
+            original = args[int(key)] if key.isdigit() and int(key) < len(args) else kwargs.get(key)
+            apply_in_place(original, new)
+        return value
+
+    def request(self, op: str, **fields: Any) -> Any:
+        return self._request(op, **fields)[0]
+
+    def _request(self, op: str, **fields: Any) -> tuple[Any, dict[str, Any]]:
+        if self._channel is None:
+            if op in ("hello", "load"):
+                raise WorkerCrash("el proceso del estudiante no está en ejecución")
+            self.module()
+        assert self._channel is not None
+        now = time.monotonic()
+        if now >= self.deadline:
+            raise self._fail(WorkerTimeout, "se agotó el tiempo total de la entrega "
+                             f"({self.limits.submission_timeout_s:g} s)")
+        timeout = min(self.call_timeout_s, self.deadline - now)
+        self._next_id += 1
+        request_id = self._next_id
+        payload = self._encoder.encode({"id": request_id, "op": op, **fields})
+        try:
+            self._channel.send(payload)
+            frame = self._channel.receive(deadline=now + timeout,
+                                          max_size=self._decoder_max_size())
+        except TimeoutError:
+            raise self._fail(WorkerTimeout, f"la llamada no terminó en {timeout:.3g} s "
+                             "(¿un bucle infinito?); el proceso fue terminado") from None
+        except EOFError:
+            raise self._fail(WorkerCrash, "el proceso del estudiante terminó durante la llamada "
+                             "({ending})") from None
+        except ProtocolError as exc:
+            raise self._fail(ProtocolError, f"respuesta inválida del worker: {exc}") from None
+        try:
+            reply = self._decoder.decode(frame)
+        except ProtocolError as exc:
+            raise self._fail(ProtocolError, f"respuesta inválida del worker: {exc}") from None
+        return self._unpack(reply, request_id)
+
+    def _decoder_max_size(self) -> int:
+        return self.limits.max_message_mb * 1024 * 1024
+
+    def _unpack(self, reply: Any, request_id: int) -> tuple[Any, dict[str, Any]]:
+        if not (type(reply) is dict and reply.get("id") == request_id
+                and type(reply.get("ok")) is bool):
+            raise self._fail(ProtocolError, "respuesta inválida del worker: no responde a la "
+                             "llamada hecha")
+        for stream in ("stdout", "stderr"):
+            text = reply.get(stream)
+            if type(text) is str and text:
+                self._keep_output(text)
+        if reply["ok"]:
+            mutations = reply.get("mutations", {})
+            if type(mutations) is not dict or not all(type(k) is str for k in mutations):
+                raise self._fail(ProtocolError, "respuesta inválida del worker: mutaciones mal "
+                                 "formadas")
+            return reply.get("value"), mutations
+        error = reply.get("error")
+        if not (type(error) is dict and all(type(error.get(k)) is str
+                                            for k in ("type", "message", "traceback"))):
+            raise self._fail(ProtocolError, "respuesta inválida del worker: error mal formado")
+        kind, message = error["type"], error["message"]
+        if kind == "MemoryError":
+            raise self._fail(WorkerMemory, "el código del estudiante se quedó sin memoria "
+                             f"(límite {self.limits.memory_mb} MiB): {message}")
+        if kind in _CRASH_TYPES:
+            raise self._fail(WorkerCrash, f"el código del estudiante {_CRASH_TYPES[kind]}"
+                             f"({message})")
+        raise StudentError(kind, message, error["traceback"])
+
+    # --- captured output ---------------------------------------------------------------------
+
+    def _keep_output(self, text: str) -> None:
+        room = _OUTPUT_CAP - self._output_size
+        if room > 0:
+            self._output.append(text[:room])
+            self._output_size += min(room, len(text))
+
+    def take_output(self) -> str:
+        """Student output captured since the last call to this method (capped)."""
+        text = "".join(self._output)
+        self._output, self._output_size = [], 0
+        return text

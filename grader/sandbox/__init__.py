@@ -1,0 +1,5 @@
+"""Sandbox backends: where student code runs. See ``base.Backend``."""
+
+from .base import Backend, Channel, Limits
+
+__all__ = ["Backend", "Channel", "Limits"]

@@ -1,0 +1,171 @@
+"""What every sandbox backend provides: limits, and a running worker reached through a channel."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .. import protocol
+from ..errors import ConfigError
+
+_RUNTIME_FILES = ("errors.py", "protocol.py", "worker.py")
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits:
+    """Resource limits for one submission's worker. Every limit is always set.
+
+    Example:
+        >>> Limits(call_timeout_s=30, memory_mb=2048)
+    """
+
+    call_timeout_s: float = 10.0
+    """Wall-clock limit of one call into student code (a check can raise it with ``timeout_s``)."""
+    submission_timeout_s: float = 600.0
+    """Wall-clock limit for all the checks of one submission; later checks get TIMEOUT."""
+    memory_mb: int = 4096
+    """Address-space limit of the worker (RLIMIT_AS)."""
+    cpu_time_s: int = 1200
+    """CPU-time limit of the worker (RLIMIT_CPU), summed over its threads."""
+    file_size_mb: int = 64
+    """Largest file the worker may write (RLIMIT_FSIZE)."""
+    processes: int = 64
+    """Processes the worker may add (RLIMIT_NPROC above the user's current count, and a pids
+    cgroup where one is writable)."""
+    open_files: int = 256
+    """Open file descriptors (RLIMIT_NOFILE)."""
+    threads: int = 1
+    """BLAS/OpenMP/torch threads (OMP_NUM_THREADS and friends)."""
+    max_message_mb: int = 256
+    """Largest reply accepted from the worker."""
+
+    @classmethod
+    def from_mapping(cls, values: dict[str, Any], *, where: str) -> Limits:
+        """Builds limits from a course-file table, naming any unknown or mistyped key."""
+        known = {f.name: f for f in fields(cls)}
+        for key, value in values.items():
+            if key not in known:
+                raise ConfigError(f"{where}: clave desconocida {key!r}; "
+                                  f"las válidas son {sorted(known)}")
+            if type(value) not in (int, float) or value <= 0:
+                raise ConfigError(f"{where}.{key} debe ser un número positivo "
+                                  f"(llegó {value!r} que es {type(value).__name__})")
+        return replace(cls(), **values)
+
+
+def runtime_dir() -> Path:
+    """A fresh directory holding the worker's runtime package ``_graderrt`` and nothing else."""
+    root = Path(tempfile.mkdtemp(prefix="grader-rt-"))
+    atexit.register(shutil.rmtree, root, True)
+    package = root / "_graderrt"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for name in _RUNTIME_FILES:
+        shutil.copyfile(_PACKAGE_DIR / name, package / name)
+    root.chmod(0o755)
+    for path in package.iterdir():
+        path.chmod(0o644)
+    package.chmod(0o755)
+    return root
+
+
+def worker_command(python: str, runtime: str) -> list[str]:
+    return [python, "-I", "-B", "-c",
+            f"import sys; sys.path.insert(0, {runtime!r}); "
+            "from _graderrt.worker import main; main()"]
+
+
+def describe_exit(returncode: int | None) -> str:
+    """Spanish description of how a worker process ended."""
+    if returncode is None:
+        return "sigue en ejecución"
+    if returncode >= 0:
+        return f"salió con código {returncode}"
+    signum = -returncode
+    reasons = {signal.SIGXCPU: "se agotó el tiempo de CPU", signal.SIGXFSZ:
+               "escribió un archivo más grande que el límite", signal.SIGSEGV:
+               "violación de segmento", signal.SIGKILL: "fue terminado (SIGKILL)"}
+    name = signal.Signals(signum).name if signum in signal.Signals._value2member_map_ else signum
+    return f"terminó por la señal {name}" + (f": {reasons[signum]}" if signum in reasons else "")
+
+
+class Channel:
+    """A running worker process reached through two pipes."""
+
+    def __init__(self, process: subprocess.Popen[bytes], *, workdir: Path, module_path: str,
+                 cleanup: list[Any] | None = None) -> None:
+        self.process = process
+        self.workdir = workdir
+        self.module_path = module_path
+        self._cleanup = cleanup or []
+        assert process.stdin is not None and process.stdout is not None
+        self._write_fd = process.stdin.fileno()
+        self._read_fd = process.stdout.fileno()
+
+    def send(self, payload: bytes) -> None:
+        try:
+            protocol.write_frame(self._write_fd, payload)
+        except (BrokenPipeError, OSError):
+            raise EOFError from None
+
+    def receive(self, *, deadline: float, max_size: int) -> bytes:
+        return protocol.read_frame(self._read_fd, max_size=max_size, deadline=deadline)
+
+    def close(self) -> str:
+        """Kills the worker and everything it started; returns how it ended, in Spanish."""
+        if self.process.poll() is None:
+            # The worker may already be exiting on its own (os._exit): give it a moment so the
+            # student sees its real exit code rather than our SIGKILL.
+            try:
+                self.process.wait(timeout=0.05)
+            except subprocess.TimeoutExpired:
+                pass
+        returncode = self.process.poll()
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        for action in self._cleanup:
+            action()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        return describe_exit(returncode if returncode is not None else self.process.returncode)
+
+
+class Backend(ABC):
+    """Starts workers. Implementations: ``subprocess`` (bubblewrap when available), ``inprocess``.
+
+    The Docker backend plugs in here too: ``start`` returns a ``Channel`` whose pipes are the
+    container's stdin and stdout.
+    """
+
+    name: str = ""
+    #: Whether student code is isolated from the grader's files and the network.
+    isolated: bool = False
+
+    @abstractmethod
+    def start(self, module_file: Path, limits: Limits) -> Channel:
+        """Starts a fresh worker with a private copy of ``module_file`` in its working directory."""
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": self.name, "isolated": self.isolated}
+
+
+def monotonic_deadline(seconds: float) -> float:
+    return time.monotonic() + seconds

@@ -1,0 +1,106 @@
+"""The ``inprocess`` backend: the student's module imported into the checking process itself.
+
+For ``grader check`` on a student's own machine only: it is fast and needs nothing, but it isolates
+nothing, so student code could change how its own checks behave. Never use it to grade. A timer
+(SIGALRM) still stops an infinite loop in the main thread so the student gets an answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import signal
+import sys
+import threading
+import traceback
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from ..errors import StudentError, WorkerTimeout
+from .base import Limits
+
+
+class InprocessStudent:
+    """Imports the student's file in this process and times each check with SIGALRM.
+
+    Args:
+        module_file: the student's ``.py`` file (notebooks already converted).
+        module_name: the name to import it under.
+        limits: only ``call_timeout_s`` applies (as a per-check budget).
+    """
+
+    isolated = False
+
+    def __init__(self, module_file: Path, module_name: str, limits: Limits) -> None:
+        self.module_file = module_file
+        self.module_name = module_name
+        self.limits = limits
+        self.call_timeout_s = limits.call_timeout_s
+        self.restarts = 0
+        self.environment: dict[str, Any] = {"backend": "inprocess"}
+        self._module: ModuleType | None = None
+        self._load_error: StudentError | None = None
+        self._output = io.StringIO()
+
+    def module(self) -> ModuleType:
+        if self._load_error is not None:
+            raise self._load_error
+        if self._module is None:
+            name = f"_student_{self.module_name}"
+            spec = importlib.util.spec_from_file_location(name, self.module_file)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            try:
+                with self.timed(self.call_timeout_s), self.captured():
+                    spec.loader.exec_module(module)
+            except WorkerTimeout:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - report any import failure as data
+                self._load_error = student_error(exc, str(self.module_file))
+                raise self._load_error from None
+            self._module = module
+        return self._module
+
+    @contextlib.contextmanager
+    def captured(self) -> Any:
+        with contextlib.redirect_stdout(self._output), contextlib.redirect_stderr(self._output):
+            yield
+
+    @contextlib.contextmanager
+    def timed(self, seconds: float) -> Any:
+        """Raises ``WorkerTimeout`` in the main thread when the block runs past ``seconds``."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def expire(signum: int, frame: Any) -> None:
+            raise WorkerTimeout(f"la comprobación no terminó en {seconds:g} s (¿un bucle infinito?)")
+
+        previous = signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+    def take_output(self) -> str:
+        text = self._output.getvalue()
+        self._output = io.StringIO()
+        return text[:16384]
+
+    def close(self) -> str:
+        return ""
+
+
+def student_error(exc: BaseException, student_file: str) -> StudentError:
+    """Describes an exception raised by student code with the student's own frames only."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == student_file]
+    message = str(exc)
+    if isinstance(exc, SyntaxError) and exc.lineno is not None:
+        message = f"{exc.msg} (línea {exc.lineno})"
+    return StudentError(type(exc).__name__, message[:2000],
+                        "".join(traceback.format_list(frames[-8:]))[:4000])

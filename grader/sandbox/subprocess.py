@@ -1,0 +1,202 @@
+"""The embedded default backend: a separate, resource-limited process, isolated with bubblewrap.
+
+With bubblewrap (``bwrap``, Debian package ``bubblewrap``) the worker sees, read-only, only the
+system libraries and the Python installation (interpreter, standard library, site-packages), plus
+its private working directory holding a copy of the submission; ``/tmp`` is a private tmpfs; it has
+no network, its own PID, IPC and UTS namespaces and dies with the grader. The course repository,
+the hidden checks, the reference solutions, the results folder and home directories are not
+mounted. Without bubblewrap the worker still runs in a separate process with the same limits and a
+minimal environment, and the grader says loudly that it is not isolated.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+from .base import Backend, Channel, Limits, runtime_dir, worker_command
+
+_SANDBOX_WORKDIR = "/sandbox"
+_SANDBOX_RUNTIME = "/opt/grader-runtime"
+_SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin")
+_SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
+                 "/etc/alternatives", "/etc/nsswitch.conf")
+#: Environment variables passed through as they are: they select CPU kernels, not secrets.
+_PASSTHROUGH = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+class NoIsolationWarning(UserWarning):
+    """Grading runs student code without bubblewrap isolation."""
+
+
+def bwrap_path() -> str | None:
+    return shutil.which("bwrap")
+
+
+def worker_environment(limits: Limits, home: str) -> dict[str, str]:
+    """The worker's whole environment: nothing inherited but CPU-kernel selectors."""
+    threads = str(limits.threads)
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": "/tmp",
+           "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
+           "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": threads,
+           "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
+           "NUMEXPR_NUM_THREADS": threads, "VECLIB_MAXIMUM_THREADS": threads,
+           "TORCH_NUM_THREADS": threads, "GRADER_SIDE": "worker"}
+    env.update({k: os.environ[k] for k in _PASSTHROUGH if k in os.environ})
+    return env
+
+
+def _python_dirs() -> list[str]:
+    """Directories the interpreter needs: installation prefixes and site-packages."""
+    candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+                  os.path.dirname(os.path.realpath(sys.executable))}
+    dirs = sorted({os.path.realpath(p) for p in candidates} | candidates)
+    # Keep only the outermost of nested directories; skip what /usr already covers.
+    kept: list[str] = []
+    for path in dirs:
+        if not os.path.isdir(path) or any(path == k or path.startswith(k + "/") for k in kept):
+            continue
+        if path == "/usr" or path.startswith("/usr/"):
+            continue
+        kept.append(path)
+    return kept
+
+
+def _count_user_processes() -> int:
+    uid = os.getuid()
+    count = 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    count += 1
+            except OSError:
+                continue
+    return count
+
+
+class _PidsCgroup:
+    """A cgroup-v1 pids controller group, when this process may create one (usually as root).
+
+    RLIMIT_NPROC does not bind root, so a fork bomb run by a root grader is capped here instead.
+    """
+
+    ROOT = Path("/sys/fs/cgroup/pids")
+
+    def __init__(self, limit: int) -> None:
+        self.path: Path | None = None
+        if not os.access(self.ROOT, os.W_OK):
+            return
+        try:
+            path = Path(tempfile.mkdtemp(prefix="grader-", dir=self.ROOT))
+            (path / "pids.max").write_text(str(limit))
+            self.path = path
+        except OSError:
+            self.path = None
+
+    def join(self) -> None:
+        if self.path is not None:
+            (self.path / "cgroup.procs").write_text("0")
+
+    def remove(self) -> None:
+        if self.path is not None:
+            try:
+                self.path.rmdir()
+            except OSError:
+                pass
+
+
+class SubprocessBackend(Backend):
+    """Runs each worker as a child process, in bubblewrap when available.
+
+    Args:
+        isolation: ``"auto"`` (bubblewrap if installed, else none with a warning), ``"bwrap"``
+            (required) or ``"none"`` (explicitly unisolated).
+    """
+
+    name = "subprocess"
+
+    def __init__(self, *, isolation: str = "auto") -> None:
+        if isolation not in ("auto", "bwrap", "none"):
+            raise ValueError(f"isolation debe ser auto, bwrap o none; llegó {isolation!r}")
+        self._bwrap = bwrap_path() if isolation != "none" else None
+        if isolation == "bwrap" and self._bwrap is None:
+            raise RuntimeError("se pidió aislamiento con bubblewrap, pero 'bwrap' no está instalado "
+                               "(Debian/Ubuntu: apt-get install bubblewrap)")
+        self.isolated = self._bwrap is not None
+        if isolation == "auto" and not self.isolated:
+            warnings.warn("bubblewrap no está instalado: el código de los estudiantes corre SIN "
+                          "aislamiento (solo límites de recursos). Instalá 'bubblewrap' para "
+                          "calificar de verdad.", NoIsolationWarning, stacklevel=2)
+        self._runtime = runtime_dir()
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": self.name, "isolated": self.isolated,
+                "isolation": "bwrap" if self.isolated else "none"}
+
+    def start(self, module_file: Path, limits: Limits) -> Channel:
+        workdir = Path(tempfile.mkdtemp(prefix="grader-work-"))
+        workdir.chmod(0o777)
+        target = workdir / module_file.name
+        shutil.copyfile(module_file, target)
+        target.chmod(0o666)
+        cgroup = _PidsCgroup(limits.processes)
+        if self.isolated:
+            command, module_path = self._bwrap_command(workdir, module_file.name, limits)
+            home = _SANDBOX_WORKDIR
+        else:
+            command = worker_command(sys.executable, str(self._runtime))
+            module_path, home = str(target), str(workdir)
+        process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            cwd=workdir, env=worker_environment(limits, home), start_new_session=True,
+            preexec_fn=lambda: _limit_child(limits, cgroup), close_fds=True)
+        return Channel(process, workdir=workdir, module_path=module_path, cleanup=[cgroup.remove])
+
+    def _bwrap_command(self, workdir: Path, filename: str,
+                       limits: Limits) -> tuple[list[str], str]:
+        assert self._bwrap is not None
+        args = [self._bwrap, "--unshare-all", "--die-with-parent", "--new-session"]
+        if os.getuid() == 0:
+            # Inside, the student is not root: uid/gid 65534 in a user namespace, no capabilities.
+            args += ["--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL"]
+        for path in _SYSTEM_DIRS:
+            if os.path.islink(path):
+                args += ["--symlink", os.readlink(path), path]
+            elif os.path.isdir(path):
+                args += ["--ro-bind", path, path]
+        for path in _SYSTEM_FILES:
+            args += ["--ro-bind-try", path, path]
+        for path in _python_dirs():
+            args += ["--ro-bind", path, path]
+        args += ["--ro-bind", str(self._runtime), _SANDBOX_RUNTIME,
+                 "--bind", str(workdir), _SANDBOX_WORKDIR,
+                 "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+                 "--chdir", _SANDBOX_WORKDIR, "--"]
+        args += worker_command(sys.executable, _SANDBOX_RUNTIME)
+        return args, f"{_SANDBOX_WORKDIR}/{filename}"
+
+
+def _limit_child(limits: Limits, cgroup: _PidsCgroup) -> None:
+    """Runs in the child between fork and exec: the limits then bind bwrap and the worker."""
+    mib = 1024 * 1024
+    cgroup.join()
+    settings = [
+        (resource.RLIMIT_AS, limits.memory_mb * mib),
+        (resource.RLIMIT_CPU, int(limits.cpu_time_s)),
+        (resource.RLIMIT_FSIZE, limits.file_size_mb * mib),
+        (resource.RLIMIT_NOFILE, int(limits.open_files)),
+        (resource.RLIMIT_CORE, 0),
+        (resource.RLIMIT_NPROC, _count_user_processes() + int(limits.processes)),
+    ]
+    for which, value in settings:
+        soft, hard = resource.getrlimit(which)
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        resource.setrlimit(which, (value, value))

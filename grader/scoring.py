@@ -1,0 +1,51 @@
+"""Pure scoring: check results and a rubric in, points and grades out. No I/O.
+
+Within an exercise, its points are split over its checks by weight; a check earns its share only
+when it passes. A TP's score is ``scale_max * earned / possible`` (two decimals by default); the
+final grade is the weighted sum of TP scores, a missing TP counting 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from fractions import Fraction
+
+from .course import Exercise
+from .results import CheckResult, ExerciseScore, Status
+
+
+def score_checks(checks: list[CheckResult], exercises: Iterable[Exercise]) -> list[ExerciseScore]:
+    """Fills ``points``/``max_points`` of every check and returns one score per exercise.
+
+    An exercise with no checks scores 0 of its points (never free points).
+    """
+    scores = []
+    for exercise in exercises:
+        own = [c for c in checks if c.exercise == exercise.name]
+        total_weight = sum(c.weight for c in own)
+        earned = 0.0
+        for check in own:
+            check.max_points = exercise.points * check.weight / total_weight
+            check.points = check.max_points if check.status is Status.PASS else 0.0
+            earned += check.points
+        scores.append(ExerciseScore(
+            name=exercise.name, title=exercise.title, points=exercise.points,
+            earned=round(earned, 6), checks=len(own),
+            passed=sum(1 for c in own if c.status is Status.PASS)))
+    return scores
+
+
+def tp_score(exercises: list[ExerciseScore], *, scale_max: float = 10.0,
+             decimals: int = 2) -> tuple[float, float, float]:
+    """Returns ``(earned, possible, score)`` with ``score = scale_max * earned / possible``."""
+    earned = sum(e.earned for e in exercises)
+    possible = sum(e.points for e in exercises)
+    score = round(scale_max * earned / possible, decimals) if possible else 0.0
+    return round(earned, 6), possible, score
+
+
+def final_grade(scores: Mapping[str, float | None], weights: Mapping[str, Fraction], *,
+                decimals: int = 2) -> float:
+    """Weighted sum of TP scores; a TP missing from ``scores`` (or ``None``) counts 0."""
+    total = sum(float(weight) * (scores.get(tp) or 0.0) for tp, weight in weights.items())
+    return round(total + 1e-12, decimals)

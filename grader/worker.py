@@ -1,0 +1,220 @@
+"""The sandboxed worker: imports the student's module and answers requests about it.
+
+It runs as ``python -I -c ...`` inside the sandbox, with only this file, ``protocol.py`` and
+``errors.py`` copied beside it. It reads request frames on fd 0 and writes replies on fd 1; both
+are moved to private descriptors at start-up and fds 0-2 are pointed at ``/dev/null``, so student
+code that prints (or writes to fd 1) cannot corrupt the channel. ``print`` output is captured,
+capped and sent back with each reply for the feedback; it is never parsed.
+
+Requests are ``{"id": int, "op": str, ...}``:
+
+=========  ===============================  ====================================================
+op         fields                           reply value
+=========  ===============================  ====================================================
+hello                                       versions of Python, numpy and (if imported) torch
+load       path, name                       a ref to the imported module
+getattr    target, name                     the attribute (data, or a ref)
+setattr    target, name, value              None
+getitem    target, key                      the item
+setitem    target, key, value               None
+call       target, args, kwargs             the return value; ``mutations`` lists the arguments
+                                            the call changed in place, with their new values
+len        target                           ``len(target)``
+=========  ===============================  ====================================================
+
+Replies are ``{"id", "ok", "value" | "error", "mutations", "stdout", "stderr"}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import io
+import os
+import platform
+import sys
+import traceback
+from typing import Any
+
+from . import protocol
+
+_OUTPUT_CAP = 8192
+
+
+class _CappedWriter(io.TextIOBase):
+    """Keeps at most ``cap`` characters of what is written; counts the rest."""
+
+    def __init__(self, cap: int = _OUTPUT_CAP) -> None:
+        self._cap = cap
+        self._parts: list[str] = []
+        self._size = 0
+        self._dropped = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        text = str(text)
+        room = self._cap - self._size
+        if room > 0:
+            self._parts.append(text[:room])
+            self._size += min(room, len(text))
+        self._dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> str:
+        text = "".join(self._parts)
+        if self._dropped:
+            text += f"\n[... {self._dropped} caracteres omitidos]"
+        self._parts, self._size, self._dropped = [], 0, 0
+        return text
+
+
+class Worker:
+    """The request loop and the table of objects that stay in the worker."""
+
+    def __init__(self, read_fd: int, write_fd: int) -> None:
+        self._read_fd = read_fd
+        self._write_fd = write_fd
+        self._objects: dict[int, Any] = {}
+        self._ids: dict[int, int] = {}  # id(obj) -> ref id, so one object keeps one ref
+        self._student_file = ""
+        self._encoder = protocol.Encoder(on_other=self._register)
+        self._decoder = protocol.Decoder(on_ref=self._lookup, max_size=1 << 40)
+        self._stdout = _CappedWriter()
+        self._stderr = _CappedWriter()
+
+    def _register(self, obj: Any) -> protocol.Ref:
+        ref_id = self._ids.get(id(obj))
+        if ref_id is None or self._objects.get(ref_id) is not obj:
+            ref_id = len(self._objects) + 1
+            self._objects[ref_id] = obj
+            self._ids[id(obj)] = ref_id
+        return protocol.Ref(ref_id, type(obj).__qualname__)
+
+    def _lookup(self, ref: protocol.Ref) -> Any:
+        if ref.id not in self._objects:
+            raise protocol.ProtocolError(f"referencia desconocida: {ref.id}")
+        return self._objects[ref.id]
+
+    def serve(self) -> None:
+        sys.stdout, sys.stderr = self._stdout, self._stderr
+        while True:
+            try:
+                frame = protocol.read_frame(self._read_fd, max_size=1 << 40)
+            except EOFError:
+                return
+            reply = self._handle(frame)
+            protocol.write_frame(self._write_fd, reply)
+
+    def _handle(self, frame: bytes) -> bytes:
+        request_id = -1
+        mutations: dict[str, Any] = {}
+        try:
+            request = self._decoder.decode(frame)
+            request_id = request["id"]
+            value = self._dispatch(request, mutations)
+            reply = {"id": request_id, "ok": True, "value": value, "mutations": mutations}
+        except BaseException as exc:  # noqa: BLE001 - student code may raise SystemExit too
+            reply = {"id": request_id, "ok": False, "error": self._describe(exc), "mutations": {}}
+        reply["stdout"] = self._stdout.take()
+        reply["stderr"] = self._stderr.take()
+        try:
+            return self._encoder.encode(reply)
+        except BaseException as exc:  # noqa: BLE001 - e.g. MemoryError encoding a huge array
+            reply = {"id": request_id, "ok": False, "error": self._describe(exc), "mutations": {},
+                     "stdout": "", "stderr": ""}
+            return self._encoder.encode(reply)
+
+    def _dispatch(self, request: dict[str, Any], mutations: dict[str, Any]) -> Any:
+        op = request["op"]
+        if op == "hello":
+            return self._hello()
+        if op == "load":
+            return self._load(request["path"], request["name"])
+        target = request.get("target")
+        if op == "getattr":
+            return getattr(target, request["name"])
+        if op == "setattr":
+            setattr(target, request["name"], request["value"])
+            return None
+        if op == "getitem":
+            return target[request["key"]]
+        if op == "setitem":
+            target[request["key"]] = request["value"]
+            return None
+        if op == "len":
+            return len(target)
+        if op == "call":
+            return self._call(target, request["args"], request["kwargs"], mutations)
+        raise protocol.ProtocolError(f"operación desconocida: {op!r}")
+
+    def _hello(self) -> dict[str, Any]:
+        import numpy
+
+        info = {"python": platform.python_version(), "numpy": numpy.__version__,
+                "pid": os.getpid(), "uid": os.getuid()}
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            info["torch"] = torch.__version__
+        return info
+
+    def _load(self, path: str, name: str) -> Any:
+        self._student_file = path
+        sys.path.insert(0, os.path.dirname(path))
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"no se puede importar {path}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return module
+
+    def _call(self, target: Any, args: list[Any], kwargs: dict[str, Any],
+              mutations: dict[str, Any]) -> Any:
+        watched = {str(i): a for i, a in enumerate(args) if _mutable(a)}
+        watched.update({k: v for k, v in kwargs.items() if _mutable(v)})
+        before = {k: self._digest(v) for k, v in watched.items()}
+        result = target(*args, **kwargs)
+        for key, value in watched.items():
+            if self._digest(value) != before[key]:
+                mutations[key] = value
+        return result
+
+    def _digest(self, value: Any) -> bytes:
+        return hashlib.sha256(self._encoder.encode(value)).digest()
+
+    def _describe(self, exc: BaseException) -> dict[str, str]:
+        frames = traceback.extract_tb(exc.__traceback__)
+        own = [f for f in frames if self._student_file and f.filename == self._student_file]
+        text = "".join(traceback.format_list(own[-8:]))
+        try:
+            message = str(exc)
+        except BaseException:  # noqa: BLE001 - a student's __str__ may raise
+            message = "<mensaje ilegible>"
+        if isinstance(exc, SyntaxError) and exc.lineno is not None:
+            message = f"{exc.msg} (línea {exc.lineno})"
+        return {"type": type(exc).__name__, "message": message[:2000], "traceback": text[:4000]}
+
+
+def _mutable(value: Any) -> bool:
+    import numpy
+
+    return type(value) in (numpy.ndarray, dict, list)
+
+
+def main() -> None:
+    """Moves the channel off fds 0-2, then serves requests until the harness closes it."""
+    read_fd, write_fd = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.environ["GRADER_SIDE"] = "worker"
+    Worker(read_fd, write_fd).serve()
+
+
+if __name__ == "__main__":
+    main()
