@@ -70,7 +70,7 @@ def locate(tp: str, file: Path, checks_dir: Path | None) -> tuple[Assignment, An
 
 
 def check_file(tp: str, file: Path, *, checks_dir: Path | None = None,
-               backend: str = "inprocess", limits: Limits | None = None) -> CheckReport:
+               backend: str = "subprocess", limits: Limits | None = None) -> CheckReport:
     """Runs the public checks of ``tp`` on ``file`` (``.py`` or ``.ipynb``)."""
     if not file.is_file():
         raise UsageError(f"no existe el archivo {file}")
@@ -92,10 +92,13 @@ def check_file(tp: str, file: Path, *, checks_dir: Path | None = None,
             provider: Any = InprocessStudent(module_file, assignment.module, limits)
             timed = provider.timed
         else:
-            from .grading import make_backend
             from .remote import Session
+            from .sandbox.subprocess import SubprocessBackend
 
-            provider = Session(make_backend(backend), module_file, assignment.module, limits)
+            # On the student's own machine the point is a separate process (an infinite loop or
+            # os._exit cannot take the checks down), not isolation from their own files.
+            provider = Session(SubprocessBackend(isolation="none"), module_file,
+                               assignment.module, limits)
             timed = None
         plugin = GradingPlugin(assignment=assignment, provider=provider, reference=reference,
                                public_files=set(assignment.public_checks), forbidden=forbidden,

@@ -54,8 +54,10 @@ def main() -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--checks", "checks_dir", type=click.Path(path_type=Path, file_okay=False),
               help="Carpeta con las comprobaciones públicas (por defecto checks/ al lado).")
-@click.option("--backend", type=click.Choice(["inprocess", "subprocess"]), default="inprocess",
-              show_default=True, help="Dónde corre tu código.")
+@click.option("--backend", type=click.Choice(["subprocess", "inprocess"]), default="subprocess",
+              show_default=True,
+              help="Dónde corre tu código: un proceso aparte, o este mismo (más rápido, sin "
+                   "protección ante bucles infinitos u os._exit).")
 def check(tp: str, file: Path, checks_dir: Path | None, backend: str) -> None:
     """Corre las comprobaciones públicas de TP sobre tu archivo (.py o .ipynb)."""
     from .check import check_file

@@ -31,7 +31,7 @@ from .errors import ConfigError, SubmissionError, UsageError
 from .harness import GradingPlugin, run_checks
 from .reference import load_reference
 from .results import SubmissionResult
-from .sandbox.base import Limits
+from .sandbox.base import Limits, die_with_parent
 from .sandbox.inprocess import InprocessStudent
 from .submissions import Submission, discover, module_source, safe_name
 
@@ -250,7 +250,8 @@ def _grade_in_child(course_file: Path, tp: str, submission: Submission, out: Pat
                "limits": limits.__dict__, "notes": list(submission.notes)}
     with log.open("wb") as handle:
         child = subprocess.Popen([sys.executable, "-m", "grader.grading", json.dumps(request)],
-                                 stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                 stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                 preexec_fn=die_with_parent)
         with lock:
             children.add(child)
         try:

@@ -182,10 +182,10 @@ class Decoder:
             return self._on_ref(Ref(fields[0], fields[1][:200]))
         if code == TENSOR:
             fields = self._decode(data, depth + 1)
-            if not (type(fields) is list and len(fields) == 4 and type(fields[0]) is np.ndarray):
+            if not (type(fields) is list and len(fields) == 4 and type(fields[0]) is bytes):
                 raise ProtocolError("tensor mal formado")
-            array, dtype, device, requires_grad = fields
-            return _make_tensor(array, str(dtype), str(device), bool(requires_grad))
+            npy, dtype, device, requires_grad = fields
+            return _make_tensor(_npy_array(npy), str(dtype), str(device), bool(requires_grad))
         raise ProtocolError(f"tipo de extensión desconocido: {code}")
 
 

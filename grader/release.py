@@ -16,6 +16,7 @@ wrote contains a line of either.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -49,33 +50,34 @@ Generado por grader {version}.
 """
 
 
-def _significant_lines(path: Path) -> set[str]:
-    lines = set()
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        text = line.strip()
-        if len(text) >= 25:
-            lines.add(text)
-    return lines
+def _lines(path: Path) -> set[str]:
+    """Stripped lines of a file; for a notebook, of its cells' sources."""
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    if path.suffix == ".ipynb":
+        try:
+            cells = json.loads(text).get("cells", [])
+            text = "\n".join("".join(c.get("source", "")) for c in cells if isinstance(c, dict))
+        except (json.JSONDecodeError, AttributeError):
+            pass
+    return {line.strip() for line in text.splitlines()}
 
 
 def leaked_lines(bundle: Path, secrets: list[Path], public: list[Path]) -> list[str]:
-    """Lines of the secret files (hidden checks, reference) found in any file of the bundle.
+    """Lines of the secret files (hidden checks, reference) that stand in a file of the bundle.
 
-    Lines that also stand in the public sources (a docstring the starter shares with the
-    reference, say) are not secrets.
+    Short lines (``return out``) and lines that also stand in the public sources (a docstring
+    the starter shares with the reference, an import line) are not evidence of a leak; a line
+    with a ``CANARY`` marker always is.
     """
-    secret_lines: set[str] = set()
+    secret: set[str] = set()
     for path in secrets:
-        secret_lines |= _significant_lines(path)
+        secret |= {line for line in _lines(path) if len(line) >= 25 or "CANARY" in line}
     for path in public:
-        secret_lines -= _significant_lines(path)
+        secret -= {line for line in _lines(path) if "CANARY" not in line}
     leaks = []
     for path in sorted(bundle.rglob("*")):
-        if not path.is_file():
-            continue
-        text = path.read_bytes().decode("utf-8", errors="replace")
-        for line in secret_lines:
-            if line in text:
+        if path.is_file():
+            for line in sorted(_lines(path) & secret):
                 leaks.append(f"{path.relative_to(bundle)}: {line[:80]}")
     return leaks
 

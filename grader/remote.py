@@ -45,25 +45,25 @@ class RemoteObject:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
-        return self._session.request("getattr", target=self._ref(), name=name)
+        return self._session.request("getattr", target=self, name=name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        self._session.request("setattr", target=self._ref(), name=name, value=value)
+        self._session.request("setattr", target=self, name=name, value=value)
 
     def __getitem__(self, key: Any) -> Any:
-        return self._session.request("getitem", target=self._ref(), key=key)
+        return self._session.request("getitem", target=self, key=key)
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self._session.request("setitem", target=self._ref(), key=key, value=value)
+        self._session.request("setitem", target=self, key=key, value=value)
 
     def __len__(self) -> int:
-        value = self._session.request("len", target=self._ref())
+        value = self._session.request("len", target=self)
         if type(value) is not int:
             raise ProtocolError("len() devolvió algo que no es un entero")
         return value
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._session.call(self._ref(), list(args), kwargs)
+        return self._session.call(self, list(args), kwargs)
 
     def __repr__(self) -> str:
         return f"<objeto remoto {self._type_name}>"
@@ -176,7 +176,7 @@ class Session:
             return value._ref()
         raise TypeError(f"no se puede enviar al worker un {type(value).__qualname__}")
 
-    def call(self, target: protocol.Ref, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    def call(self, target: RemoteObject, args: list[Any], kwargs: dict[str, Any]) -> Any:
         """Calls a remote callable; in-place changes to arguments are copied back into them."""
         value, mutations = self._request("call", target=target, args=args, kwargs=kwargs)
         for key, new in mutations.items():

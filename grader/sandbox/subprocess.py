@@ -21,7 +21,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .base import Backend, Channel, Limits, runtime_dir, worker_command
+from .base import Backend, Channel, Limits, die_with_parent, runtime_dir, worker_command
 
 _SANDBOX_WORKDIR = "/sandbox"
 _SANDBOX_RUNTIME = "/opt/grader-runtime"
@@ -187,6 +187,7 @@ class SubprocessBackend(Backend):
 def _limit_child(limits: Limits, cgroup: _PidsCgroup) -> None:
     """Runs in the child between fork and exec: the limits then bind bwrap and the worker."""
     mib = 1024 * 1024
+    die_with_parent()
     cgroup.join()
     settings = [
         (resource.RLIMIT_AS, limits.memory_mb * mib),

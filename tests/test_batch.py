@@ -1,0 +1,139 @@
+"""Batches: every submission graded in the sandbox, in parallel, resumable after a kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grader import results
+from grader.errors import UsageError
+from grader.grading import grade_batch
+from grader.results import Status
+
+pytestmark = pytest.mark.slow
+
+
+def students(course: Path) -> Path:
+    return course / "students"
+
+
+def statuses(result) -> dict[str, str]:
+    return {c.id: c.status.value for c in result.checks}
+
+
+def test_each_outcome_gets_its_status_and_only_its_points(mini_course):
+    events = []
+    summary = grade_batch(mini_course / "course.toml", "tp1", students(mini_course),
+                          mini_course / "res", jobs=2, on_event=events.append)
+    assert summary.graded == 6 and not summary.failed
+    got = {e.student: e.result for e in events}
+    assert got["passes_all"].score == 10.0
+    assert statuses(got["infinite_loop"])["public::test_loop"] == "TIMEOUT"
+    assert got["infinite_loop"].score == round(10 * 2 / 3, 2)
+    assert statuses(got["exits_process"])["public::test_loop"] == "CRASH"
+    assert got["exits_process"].score == round(10 * 2 / 3, 2)
+    assert got["syntax_error"].score == 0.0
+    assert "línea 5" in got["syntax_error"].load_error
+    assert {c.status for c in got["syntax_error"].checks} == {Status.ERROR}
+    assert got["uses_torch"].score == round(10 * 1 / 3, 2)
+    assert "solo con numpy" in got["uses_torch"].checks[0].message
+    transposed = got["fails_linear_transposed"]
+    assert transposed.score == round(10 * 1 / 3, 2)
+    assert "tiene forma (5, 3); se esperaba (3, 5)" in transposed.checks[0].message
+    assert "calculando la capa lineal" in transposed.checks[0].output
+
+
+def test_each_result_is_a_valid_file_with_a_markdown_report(mini_course):
+    grade_batch(mini_course / "course.toml", "tp1", students(mini_course), mini_course / "res",
+                jobs=2)
+    for path in (mini_course / "res" / "tp1").glob("*.json"):
+        loaded = results.load(path)
+        assert loaded.schema == "grader.result/1"
+        assert path.with_suffix(".md").read_text().startswith("# TP1: devolución para ")
+
+
+def test_a_second_run_grades_only_what_changed(mini_course):
+    course, folder, out = mini_course / "course.toml", students(mini_course), mini_course / "res"
+    grade_batch(course, "tp1", folder, out, jobs=2)
+    (folder / "passes_all.py").write_text((folder / "passes_all.py").read_text() + "\n# v2\n")
+    summary = grade_batch(course, "tp1", folder, out, jobs=2)
+    assert (summary.graded, summary.reused) == (1, 5)
+
+
+def test_inprocess_is_refused_for_grading(mini_course):
+    with pytest.raises(UsageError, match="nunca para calificar"):
+        grade_batch(mini_course / "course.toml", "tp1", students(mini_course),
+                    mini_course / "res", jobs=1, backend="inprocess")
+
+
+def _gradebook(course: Path, out: Path, csv: Path) -> str:
+    subprocess.run([sys.executable, "-m", "grader.cli", "gradebook", str(out), "--out", str(csv),
+                    "--course", str(course)], check=True, capture_output=True)
+    return csv.read_text()
+
+
+def test_a_batch_killed_midway_resumes_and_gives_the_same_gradebook(mini_course, tmp_path):
+    course, folder = mini_course / "course.toml", students(mini_course)
+    out = tmp_path / "killed"
+    command = [sys.executable, "-m", "grader.cli", "grade", "tp1", str(folder), "--out", str(out),
+               "--jobs", "1", "--course", str(course)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(list((out / "tp1").glob("*.json"))) < 2:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    time.sleep(0.5)
+    done_before = {p.name: p.stat().st_mtime_ns for p in (out / "tp1").glob("*.json")}
+    assert 2 <= len(done_before) < 6
+    assert not list((out / "tp1").glob(".*.tmp"))
+
+    rerun = subprocess.run(command, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{len(done_before)} ya estaban" in rerun.stderr
+    for name, mtime in done_before.items():
+        assert (out / "tp1" / name).stat().st_mtime_ns == mtime
+
+    clean = tmp_path / "clean"
+    subprocess.run([*command[:7], str(clean), *command[8:]], check=True, capture_output=True)
+    assert _gradebook(course, out, tmp_path / "a.csv") == _gradebook(course, clean, tmp_path / "b.csv")
+
+
+def test_a_corrupt_result_file_is_regraded(mini_course):
+    course, folder, out = mini_course / "course.toml", students(mini_course), mini_course / "res"
+    grade_batch(course, "tp1", folder, out, jobs=2)
+    (out / "tp1" / "passes_all.json").write_text(json.dumps({"schema": "otro"}))
+    summary = grade_batch(course, "tp1", folder, out, jobs=2)
+    assert summary.graded == 1
+    assert results.load(out / "tp1" / "passes_all.json").score == 10.0
+
+
+def test_changing_the_checks_regrades_everything(mini_course):
+    course, folder, out = mini_course / "course.toml", students(mini_course), mini_course / "res"
+    grade_batch(course, "tp1", folder, out, jobs=2)
+    hidden = mini_course / "assignment" / "hidden" / "test_hidden.py"
+    hidden.write_text(hidden.read_text() + "\n")
+    summary = grade_batch(course, "tp1", folder, out, jobs=2)
+    assert summary.graded == 6
+
+
+def test_nothing_is_left_running_after_a_batch(mini_course):
+    grade_batch(mini_course / "course.toml", "tp1", students(mini_course), mini_course / "res",
+                jobs=2)
+    leftover = subprocess.run(["pgrep", "-f", "_graderrt.worker"], capture_output=True, text=True)
+    assert leftover.stdout.strip() == ""
+
+
+def test_copying_results_elsewhere_keeps_them_valid(mini_course, tmp_path):
+    grade_batch(mini_course / "course.toml", "tp1", students(mini_course), mini_course / "res",
+                jobs=2)
+    shutil.copytree(mini_course / "res", tmp_path / "copy")
+    assert results.load(tmp_path / "copy" / "tp1" / "passes_all.json").score == 10.0

@@ -1,0 +1,61 @@
+"""Submission folders: files named after students, or folders holding tp1.py / tp1.ipynb."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from grader.errors import SubmissionError
+from grader.submissions import discover, safe_name
+
+
+def test_files_and_folders_are_found_and_sorted_by_student(tmp_path):
+    (tmp_path / "lu-123.ipynb").write_text("{}")
+    (tmp_path / "ana").mkdir()
+    (tmp_path / "ana" / "tp1.py").write_text("")
+    (tmp_path / "zoe.py").write_text("")
+    found, skipped = discover(tmp_path, "tp1")
+    assert [(s.student, s.path.name) for s in found] == [
+        ("ana", "tp1.py"), ("lu-123", "lu-123.ipynb"), ("zoe", "zoe.py")]
+    assert skipped == []
+
+
+def test_other_entries_are_skipped_with_a_reason(tmp_path):
+    (tmp_path / "notas.txt").write_text("")
+    (tmp_path / "vacia").mkdir()
+    (tmp_path / ".DS_Store").write_text("")
+    found, skipped = discover(tmp_path, "tp1")
+    assert found == []
+    assert sorted(s.entry.name for s in skipped) == ["notas.txt", "vacia"]
+    assert all(s.reason for s in skipped)
+
+
+def test_with_several_files_the_newest_wins_and_the_others_are_noted(tmp_path):
+    folder = tmp_path / "ana"
+    folder.mkdir()
+    (folder / "tp1.py").write_text("viejo")
+    (folder / "tp1.ipynb").write_text("{}")
+    os.utime(folder / "tp1.py", (1, 1))
+    (found,), _ = discover(tmp_path, "tp1")
+    assert found.path.name == "tp1.ipynb"
+    assert "tp1.py" in found.notes[0]
+
+
+def test_a_student_with_a_file_and_a_folder_keeps_one_and_reports_the_other(tmp_path):
+    (tmp_path / "ana.py").write_text("")
+    (tmp_path / "ana").mkdir()
+    (tmp_path / "ana" / "tp1.py").write_text("")
+    found, skipped = discover(tmp_path, "tp1")
+    assert len(found) == 1 and len(skipped) == 1 and "ya tiene una entrega" in skipped[0].reason
+
+
+def test_a_missing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(SubmissionError, match="no es una carpeta de entregas"):
+        discover(tmp_path / "no-existe", "tp1")
+
+
+def test_student_names_become_safe_file_names():
+    assert safe_name("José Pérez") == "José_Pérez"
+    assert safe_name("../../etc/passwd") == "etc_passwd"
+    assert safe_name("...") == "estudiante"
