@@ -1,0 +1,129 @@
+"""The command line, run in process: Spanish output, exit codes, clear errors for bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from grader.cli import main
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_check_prints_one_line_per_exercise_and_what_was_wrong(runner, mini_course, monkeypatch):
+    monkeypatch.chdir(mini_course)
+    result = runner.invoke(main, ["check", "tp1", "students/fails_linear_transposed.py"])
+    assert result.exit_code == 1
+    assert "✘ lin" in result.output and "0.00 / 2.00" in result.output
+    assert "✔ loop" in result.output and "1.00 / 1.00" in result.output
+    assert "linear_forward: out tiene forma (5, 3); se esperaba (3, 5)" in result.output
+    assert "salida: calculando la capa lineal" in result.output
+    assert "Total de las comprobaciones públicas: 1 / 3 puntos (3.33 / 10)" in result.output
+
+
+def test_check_exits_zero_only_when_everything_passes(runner, mini_course, monkeypatch):
+    monkeypatch.chdir(mini_course)
+    result = runner.invoke(main, ["check", "tp1", "students/passes_all.py"])
+    assert result.exit_code == 0, result.output
+    assert "Todas las comprobaciones públicas pasan" in result.output
+
+
+def test_check_survives_an_infinite_loop_and_os_exit(runner, mini_course, monkeypatch):
+    monkeypatch.chdir(mini_course)
+    looped = runner.invoke(main, ["check", "tp1", "students/infinite_loop.py"])
+    exited = runner.invoke(main, ["check", "tp1", "students/exits_process.py"])
+    assert looped.exit_code == exited.exit_code == 1
+    assert "TIMEOUT test_loop" in looped.output
+    assert "CRASH test_loop" in exited.output
+
+
+def test_check_reports_a_file_that_does_not_import(runner, mini_course, monkeypatch):
+    monkeypatch.chdir(mini_course)
+    result = runner.invoke(main, ["check", "tp1", "students/syntax_error.py"])
+    assert result.exit_code == 1
+    assert "Tu archivo no se pudo cargar" in result.output and "línea 5" in result.output
+
+
+def test_check_of_a_missing_file_says_so(runner, mini_course, monkeypatch):
+    monkeypatch.chdir(mini_course)
+    result = runner.invoke(main, ["check", "tp1", "no_existe.py"])
+    assert result.exit_code == 2
+    assert "no existe el archivo no_existe.py" in result.output
+
+
+def test_check_of_a_wrong_kind_of_file_says_what_was_expected(runner, mini_course, monkeypatch):
+    monkeypatch.chdir(mini_course)
+    (mini_course / "tp1.txt").write_text("")
+    result = runner.invoke(main, ["check", "tp1", "tp1.txt"])
+    assert result.exit_code == 2
+    assert "se esperaba un archivo .py o .ipynb; llegó tp1.txt" in result.output
+
+
+def test_check_without_checks_explains_where_it_looked(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tp1.py").write_text("")
+    result = runner.invoke(main, ["check", "tp1", "tp1.py"])
+    assert result.exit_code == 2
+    assert "no encontré las comprobaciones de tp1" in result.output
+
+
+def test_an_unknown_tp_names_the_existing_ones(runner, mini_course, monkeypatch):
+    monkeypatch.chdir(mini_course)
+    result = runner.invoke(main, ["grade", "tp9", "students", "--out", "res"])
+    assert result.exit_code == 1
+    assert "no hay un TP llamado 'tp9'" in result.output and "['tp1']" in result.output
+
+
+def test_grade_of_a_missing_folder_is_a_clear_error(runner, mini_course, monkeypatch):
+    monkeypatch.chdir(mini_course)
+    result = runner.invoke(main, ["grade", "tp1", "no-existe", "--out", "res"])
+    assert result.exit_code == 1
+    assert "no-existe no es una carpeta de entregas" in result.output
+
+
+def test_grade_outside_a_course_asks_for_the_course_file(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "subs").mkdir()
+    result = runner.invoke(main, ["grade", "tp1", "subs", "--out", "res"])
+    assert result.exit_code == 2
+    assert "no encontré course.toml" in result.output
+
+
+def test_release_then_check_from_the_bundle_uses_the_baked_values(runner, mini_course,
+                                                                  monkeypatch, tmp_path):
+    monkeypatch.chdir(mini_course)
+    result = runner.invoke(main, ["release", "tp1", "--out", str(tmp_path / "dist")])
+    assert result.exit_code == 0, result.output
+    bundle = tmp_path / "dist"
+    assert (bundle / "checks" / "expected.msgpack").is_file()
+    assert not list(bundle.rglob("test_hidden.py"))
+    (bundle / "tp1.py").write_text((mini_course / "students" / "passes_all.py").read_text())
+    monkeypatch.chdir(bundle)
+    checked = runner.invoke(main, ["check", "tp1", "tp1.py"])
+    assert checked.exit_code == 0, checked.output
+
+
+def test_release_refuses_to_overwrite_without_force(runner, mini_course, monkeypatch, tmp_path):
+    monkeypatch.chdir(mini_course)
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "algo").write_text("")
+    result = runner.invoke(main, ["release", "tp1", "--out", str(tmp_path / "dist")])
+    assert result.exit_code == 2
+    assert "usá --force" in result.output
+
+
+def test_gradebook_of_a_missing_folder_is_a_clear_error(runner, mini_course, monkeypatch):
+    monkeypatch.chdir(mini_course)
+    result = runner.invoke(main, ["gradebook", "no-existe", "--out", "gb.csv"])
+    assert result.exit_code == 1
+    assert "no es una carpeta de resultados" in result.output
+
+
+def test_version(runner):
+    result = runner.invoke(main, ["--version"])
+    assert result.exit_code == 0 and "grader, version" in result.output
