@@ -10,7 +10,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .results import Status, SubmissionResult  # noqa: E402
-from .sandbox.base import Limits  # noqa: E402
+from .results import Status, SubmissionResult
+from .sandbox.base import Limits
 
 __all__ = ["Limits", "Status", "SubmissionResult", "__version__"]

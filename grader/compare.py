@@ -35,7 +35,7 @@ class CheckFailure(AssertionError):
     """A check found the student's value wrong; the message is shown to the student as is."""
 
 
-def _fmt_index(index: tuple[int, ...]) -> str:
+def _fmt_index(index: tuple[Any, ...]) -> str:
     return "[" + ", ".join(str(int(i)) for i in index) + "]"
 
 
@@ -187,7 +187,7 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, *, h: float = 1e-6
     ``f`` reads ``x`` each time it is called; each element is nudged by ``±h`` and restored.
     """
     grad = np.zeros_like(x, dtype=np.float64)
-    it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
+    it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])  # type: ignore[list-item]
     for _ in it:
         i = it.multi_index
         old = x[i]

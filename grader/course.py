@@ -119,7 +119,7 @@ def _require(table: dict[str, Any], key: str, kind: type | tuple[type, ...], whe
     if key not in table:
         raise ConfigError(f"{where}: falta la clave {key!r}")
     value = table[key]
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         names = kind.__name__ if isinstance(kind, type) else " o ".join(k.__name__ for k in kind)
         raise ConfigError(f"{where}.{key} debe ser {names} (llegó {value!r} que es "
                           f"{type(value).__name__})")

@@ -82,7 +82,7 @@ def grade_submission(course: Course, tp: str, path: Path, *, student: str,
     reference = load_reference(entry.reference, assignment.module)
     limits = limits or course.limits_for(assignment)
     started = time.monotonic()
-    started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     checks: list[results.CheckResult] = []
     load_error = ""
     environment: dict[str, Any] = {}

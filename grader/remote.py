@@ -17,8 +17,14 @@ from typing import Any
 import numpy as np
 
 from . import protocol
-from .errors import (ProtocolError, StudentError, WorkerCrash, WorkerError, WorkerMemory,
-                     WorkerTimeout)
+from .errors import (
+    ProtocolError,
+    StudentError,
+    WorkerCrash,
+    WorkerError,
+    WorkerMemory,
+    WorkerTimeout,
+)
 from .sandbox.base import Backend, Channel, Limits
 
 _OUTPUT_CAP = 16384
@@ -28,7 +34,7 @@ _CRASH_TYPES = {"SystemExit": "llamó a sys.exit", "KeyboardInterrupt": "lanzó 
 class RemoteObject:
     """A proxy to an object that lives in the worker (a module, a model, a cache ...)."""
 
-    __slots__ = ("_session", "_id", "_type_name", "_generation")
+    __slots__ = ("_generation", "_id", "_session", "_type_name")
 
     def __init__(self, session: Session, ref: protocol.Ref) -> None:
         object.__setattr__(self, "_session", session)

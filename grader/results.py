@@ -19,7 +19,7 @@ from .errors import ConfigError
 SCHEMA = "grader.result/1"
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """Outcome of one check."""
 
     PASS = "PASS"

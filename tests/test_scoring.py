@@ -45,7 +45,7 @@ def test_one_wrong_exercise_loses_exactly_its_points():
 def test_the_tp_score_is_ten_times_the_fraction_rounded_to_two_decimals():
     checks = [check("linear", Status.PASS), check("relu", Status.FAIL), check("xor", Status.FAIL),
               check("xor", Status.PASS), check("xor", Status.FAIL)]
-    earned, possible, score = tp_score(score_checks(checks, EXERCISES))
+    _, possible, score = tp_score(score_checks(checks, EXERCISES))
     assert possible == 4.0
     assert score == round(10 * (2 + 1 / 3) / 4, 2) == 5.83
 

@@ -92,7 +92,7 @@ def describe_exit(returncode: int | None) -> str:
     if returncode >= 0:
         return f"salió con código {returncode}"
     signum = -returncode
-    reasons = {signal.SIGXCPU: "se agotó el tiempo de CPU", signal.SIGXFSZ:
+    reasons: dict[int, str] = {signal.SIGXCPU: "se agotó el tiempo de CPU", signal.SIGXFSZ:
                "escribió un archivo más grande que el límite", signal.SIGSEGV:
                "violación de segmento", signal.SIGKILL: "fue terminado (SIGKILL)"}
     name = signal.Signals(signum).name if signum in signal.Signals._value2member_map_ else signum

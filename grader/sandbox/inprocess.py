@@ -58,7 +58,7 @@ class InprocessStudent:
                     spec.loader.exec_module(module)
             except WorkerTimeout:
                 raise
-            except BaseException as exc:  # noqa: BLE001 - report any import failure as data
+            except BaseException as exc:
                 self._load_error = student_error(exc, str(self.module_file))
                 raise self._load_error from None
             self._module = module

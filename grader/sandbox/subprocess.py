@@ -198,6 +198,6 @@ def _limit_child(limits: Limits, cgroup: _PidsCgroup) -> None:
         (resource.RLIMIT_NPROC, _count_user_processes() + int(limits.processes)),
     ]
     for which, value in settings:
-        soft, hard = resource.getrlimit(which)
+        _, hard = resource.getrlimit(which)
         value = value if hard == resource.RLIM_INFINITY else min(value, hard)
         resource.setrlimit(which, (value, value))

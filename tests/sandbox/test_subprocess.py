@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.errors import (ProtocolError, StudentError, WorkerCrash, WorkerMemory,
-                           WorkerTimeout)
+from grader.errors import ProtocolError, StudentError, WorkerCrash, WorkerMemory, WorkerTimeout
 from grader.remote import RemoteObject, Session
 from grader.sandbox.base import Limits
 from grader.sandbox.subprocess import NoIsolationWarning, SubprocessBackend
@@ -101,7 +100,7 @@ def test_os_exit_is_a_crash_with_the_exit_code(session):
 
 
 def test_sys_exit_is_a_crash_not_a_pass(session):
-    with pytest.raises(WorkerCrash, match="sys.exit"):
+    with pytest.raises(WorkerCrash, match=r"sys\.exit"):
         session.module().calls_sys_exit()
     assert session.module().add(2, 2) == 4
 
