@@ -47,6 +47,8 @@ class Exercise:
     """The graded names the exercise covers (for the numpy-only static check)."""
     numpy_only: bool = False
     """Whether these functions must not use torch, tensorflow, jax, scipy or scikit-learn."""
+    partial_credit: bool = False
+    """Split the points over the checks; by default the exercise earns them only if all pass."""
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,8 @@ def load_assignment(root: Path) -> Assignment:
         exercises.append(Exercise(
             name=_require(raw, "name", str, at), points=float(points),
             title=str(raw.get("title", "")), functions=tuple(functions),
-            numpy_only=bool(raw.get("numpy_only", False))))
+            numpy_only=bool(raw.get("numpy_only", False)),
+            partial_credit=bool(raw.get("partial_credit", head.get("partial_credit", False)))))
     if not exercises:
         raise ConfigError(f"{where}: se esperaba al menos un [[exercise]]")
     names = [e.name for e in exercises]

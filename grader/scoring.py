@@ -1,7 +1,9 @@
 """Pure scoring: check results and a rubric in, points and grades out. No I/O.
 
-Within an exercise, its points are split over its checks by weight; a check earns its share only
-when it passes. A TP's score is ``scale_max * earned / possible`` (two decimals by default); the
+An exercise earns its points when every one of its checks passes: a wrong exercise loses exactly
+its points, and a bug never costs points elsewhere. With ``partial_credit = true`` in
+``assignment.toml`` the points are split over its checks by weight instead, and each check earns
+its share when it passes. A TP's score is ``scale_max * earned / possible`` (two decimals by default); the
 final grade is the weighted sum of TP scores, a missing TP counting 0.
 """
 
@@ -23,10 +25,12 @@ def score_checks(checks: list[CheckResult], exercises: Iterable[Exercise]) -> li
     for exercise in exercises:
         own = [c for c in checks if c.exercise == exercise.name]
         total_weight = sum(c.weight for c in own)
+        all_pass = bool(own) and all(c.status is Status.PASS for c in own)
         earned = 0.0
         for check in own:
             check.max_points = exercise.points * check.weight / total_weight
-            check.points = check.max_points if check.status is Status.PASS else 0.0
+            passed = check.status is Status.PASS and (exercise.partial_credit or all_pass)
+            check.points = check.max_points if passed else 0.0
             earned += check.points
         scores.append(ExerciseScore(
             name=exercise.name, title=exercise.title, points=exercise.points,

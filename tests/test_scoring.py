@@ -16,11 +16,19 @@ def check(exercise: str, status: Status, weight: float = 1.0) -> CheckResult:
                        status=status, weight=weight)
 
 
-def test_an_exercise_splits_its_points_over_its_checks_by_weight():
+def test_an_exercise_earns_its_points_only_when_all_its_checks_pass():
     checks = [check("linear", Status.PASS, 1), check("linear", Status.FAIL, 3)]
     scores = score_checks(checks, EXERCISES[:1])
-    assert scores[0].earned == 0.5
+    assert scores[0].earned == 0.0
     assert [c.max_points for c in checks] == [0.5, 1.5]
+    assert [c.points for c in checks] == [0.0, 0.0]
+    assert score_checks([check("linear", Status.PASS)] * 2, EXERCISES[:1])[0].earned == 2.0
+
+
+def test_with_partial_credit_an_exercise_splits_its_points_by_weight():
+    checks = [check("linear", Status.PASS, 1), check("linear", Status.FAIL, 3)]
+    scores = score_checks(checks, [Exercise("linear", 2.0, partial_credit=True)])
+    assert scores[0].earned == 0.5
     assert [c.points for c in checks] == [0.5, 0.0]
 
 
@@ -43,9 +51,11 @@ def test_one_wrong_exercise_loses_exactly_its_points():
 
 
 def test_the_tp_score_is_ten_times_the_fraction_rounded_to_two_decimals():
+    exercises = [Exercise("linear", 2.0), Exercise("relu", 1.0),
+                 Exercise("xor", 1.0, partial_credit=True)]
     checks = [check("linear", Status.PASS), check("relu", Status.FAIL), check("xor", Status.FAIL),
               check("xor", Status.PASS), check("xor", Status.FAIL)]
-    _, possible, score = tp_score(score_checks(checks, EXERCISES))
+    _, possible, score = tp_score(score_checks(checks, exercises))
     assert possible == 4.0
     assert score == round(10 * (2 + 1 / 3) / 4, 2) == 5.83
 
