@@ -14,9 +14,11 @@ from __future__ import annotations
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -106,11 +108,20 @@ class _PidsCgroup:
             (self.path / "cgroup.procs").write_text("0")
 
     def remove(self) -> None:
-        if self.path is not None:
+        """Kills whatever is still in the group (daemons the student left) and removes it."""
+        if self.path is None:
+            return
+        for _ in range(100):
             try:
+                for pid in (self.path / "cgroup.procs").read_text().split():
+                    try:
+                        os.kill(int(pid), signal.SIGKILL)
+                    except (ProcessLookupError, PermissionError):
+                        pass
                 self.path.rmdir()
+                return
             except OSError:
-                pass
+                time.sleep(0.02)  # the kernel reaps killed members asynchronously
 
 
 class SubprocessBackend(Backend):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import time
 import warnings
 from pathlib import Path
 
@@ -202,6 +204,25 @@ def test_process_count_is_limited(tmp_path):
         assert started < 200
     finally:
         s.close()
+
+
+@needs_bwrap
+def test_daemons_the_student_starts_do_not_outlive_the_worker():
+    s = Session(SubprocessBackend(isolation="bwrap"), ZOO, "zoo", Limits(call_timeout_s=5))
+    try:
+        s.module().spawn_daemon(4242)
+    finally:
+        s.close()
+    time.sleep(0.2)
+    found = subprocess.run(["pgrep", "-f", "sleep 4242"], capture_output=True, text=True)
+    assert found.stdout.strip() == ""
+
+
+def test_no_cgroup_is_left_behind():
+    s = Session(SubprocessBackend(isolation="none"), ZOO, "zoo", Limits(call_timeout_s=5))
+    s.module().add(1, 1)
+    s.close()
+    assert not list(Path("/sys/fs/cgroup/pids").glob("grader-*"))
 
 
 def test_without_bubblewrap_grading_warns_loudly(monkeypatch):
