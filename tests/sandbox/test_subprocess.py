@@ -13,6 +13,7 @@ import pytest
 
 from grader.errors import ProtocolError, StudentError, WorkerCrash, WorkerMemory, WorkerTimeout
 from grader.remote import RemoteObject, Session
+from grader.sandbox import subprocess as sandbox_subprocess
 from grader.sandbox.base import Limits
 from grader.sandbox.subprocess import NoIsolationWarning, SubprocessBackend
 
@@ -218,11 +219,19 @@ def test_daemons_the_student_starts_do_not_outlive_the_worker():
     assert found.stdout.strip() == ""
 
 
-def test_no_cgroup_is_left_behind():
+def test_no_cgroup_is_left_behind(monkeypatch):
+    made = []
+    original = sandbox_subprocess._PidsCgroup
+
+    def recording(limit):
+        made.append(original(limit))
+        return made[-1]
+
+    monkeypatch.setattr(sandbox_subprocess, "_PidsCgroup", recording)
     s = Session(SubprocessBackend(isolation="none"), ZOO, "zoo", Limits(call_timeout_s=5))
-    s.module().add(1, 1)
+    s.module().spawn_daemon(4343)
     s.close()
-    assert not list(Path("/sys/fs/cgroup/pids").glob("grader-*"))
+    assert made and all(c.path is None or not c.path.exists() for c in made)
 
 
 def test_without_bubblewrap_grading_warns_loudly(monkeypatch):
