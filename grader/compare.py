@@ -118,9 +118,11 @@ def assert_close(actual: Any, expected: np.ndarray, *, name: str = "resultado", 
         return
     score = np.where(bad, abs_err, -1.0)
     index = np.unravel_index(int(np.argmax(score)), a.shape) if a.ndim else ()
+    relative = (f"error relativo {rel_err[index]:.2e}" if abs(e[index]) > 1e-12 else
+                "error relativo no definido")
     raise CheckFailure(
         f"{_where(context, name)} difiere: error absoluto máx {abs_err[index]:.2e} en "
-        f"{_fmt_index(index)} (error relativo {rel_err[index]:.2e}; valor obtenido "
+        f"{_fmt_index(index)} ({relative}; valor obtenido "
         f"{_short(a[index])}; tolerancia atol={atol:g}, rtol={rtol:g}); "
         f"{int(bad.sum())} de {a.size} elementos fuera de tolerancia")
 

@@ -59,11 +59,12 @@ class RecordingReference:
             key = call_key(name, args, kwargs)
             result = target(*args, **kwargs)
             try:
-                protocol.Encoder().encode(result)
+                encoded = protocol.Encoder().encode(result)
             except TypeError as exc:
                 raise ConfigError(f"la comprobación pública usa reference.{name}, cuyo resultado "
                                   f"no es un dato que se pueda guardar ({exc})") from None
-            self.recorded[key] = result
+            # A copy as it is now: the check may later change the result in place.
+            self.recorded[key] = protocol.Decoder().decode(encoded)
             return result
 
         return record

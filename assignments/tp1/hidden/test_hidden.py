@@ -1,0 +1,874 @@
+"""Checks ocultos del TP1: redes feed-forward desde cero (nunca se entregan a los estudiantes).
+
+Every value the student returns is compared against an independent reference: the course's
+float64 reference solution and, where one exists, PyTorch in float64; gradients also against
+centred finite differences of the student's own forward. Shapes are non-square with pairwise
+distinct sizes (N != D != M, N >= 3) and upstream gradients are random, so transposes, a missing
+``dout`` and mean-vs-sum mistakes cannot pass by accident.
+
+Each check touches only the functions of its exercise (its ``exercise`` marker), so a bug in one
+exercise never costs points in another. The one coupling the contract forces: ``train`` needs a
+model object that lives in the student's process, so the ``train`` checks build it with the
+student's own ``MLP`` (as students do; without a working ``MLP`` they cannot pass). The update-rule
+checks take the expected gradients from that same model (``model.loss``), not from the reference,
+so wrong ``MLP`` gradients are charged to ``mlp`` only; but the digits check evaluates the trained
+weights with the contract's architecture computed here (``model.loss`` of the student is not
+trusted for the score), so an ``MLP`` whose forward departs from the contract can also lose that
+check. A student's ``train`` (or ``MLP``, ``xor_network``) that calls the student's own buggy
+layer or optimizer loses points too: that is the student's code being wrong, not a check reaching
+into another exercise.
+
+Data crosses to the student's process by copy: nothing here relies on the identity of what was
+passed and what came back, and model weights are set by assigning a whole new ``params`` dict.
+"""
+# CANARY-HIDDEN-TP1-5c2e: the course's hidden checks; never ship to students.
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from grader.compare import (
+    CheckFailure,
+    assert_array,
+    assert_close,
+    assert_scalar_close,
+    expect_dict,
+    expect_tuple,
+    numerical_gradient,
+    to_float,
+)
+
+# Finite differences in float64 with h = 1e-6 agree with exact gradients to ~1e-9.
+FD_TOL = {"rtol": 1e-5, "atol": 1e-7}
+# Student and reference may round differently (e.g. sum order), never more than this.
+EXACT_TOL = {"rtol": 1e-7, "atol": 1e-10}
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _signed(rng: np.random.Generator, shape: tuple[int, ...], low: float = 0.1,
+            high: float = 2.0) -> np.ndarray:
+    """Values of both signs with ``low <= |x| <= high``: far from the kink of (leaky) ReLU."""
+    x = rng.uniform(low, high, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+    flat = x.reshape(-1)
+    flat[0], flat[1] = -abs(flat[0]), abs(flat[1])  # both signs, always
+    return x
+
+
+def _extreme(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Pre-activations of magnitude up to 1e3, of both signs, mixed with ordinary ones."""
+    values = np.array([-1000.0, -800.0, -710.0, -40.0, -0.5, 0.5, 40.0, 710.0, 800.0, 1000.0])
+    return rng.permutation(np.resize(values, int(np.prod(shape)))).reshape(shape)
+
+
+def _assert_unchanged(context: str, **pairs: tuple[np.ndarray, np.ndarray]) -> None:
+    """Each keyword is ``name=(argument after the call, copy taken before it)``."""
+    for name, (after, before) in pairs.items():
+        if not (after.shape == before.shape and after.dtype == before.dtype
+                and np.array_equal(after, before, equal_nan=True)):
+            raise CheckFailure(f"{context} modificó su argumento {name}; las funciones no deben "
+                               "cambiar sus entradas (trabajá sobre arrays nuevos)")
+
+
+def _fresh(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Copies to hand to the student: an argument the student modifies must not spoil the
+    inputs of a later call (modifying arguments is checked, and charged, separately)."""
+    return tuple(a.copy() for a in arrays)
+
+
+def _forward(fn, *args, context: str, **kwargs):
+    return expect_tuple(fn(*args, **kwargs), 2, names=("out", "cache"), context=context)
+
+
+def _torch(fn, arrays: list[np.ndarray], dout: np.ndarray | None = None):
+    """Runs ``fn`` on float64 leaf tensors; returns the output and the gradients of its inputs.
+
+    With ``dout`` the backward pass is seeded with it; without it ``fn`` must return a scalar.
+    """
+    tensors = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
+    out = fn(*tensors)
+    out.backward(torch.from_numpy(dout) if dout is not None else None)
+    return out.detach().numpy(), [t.grad.numpy() for t in tensors]
+
+
+def _array_out(value, shape, context: str) -> np.ndarray:
+    return assert_array(value, shape=shape, name="out", context=context)
+
+
+# --- linear --------------------------------------------------------------------------------------
+
+
+def _linear_data(rng):
+    n, d, m = 4, 5, 3
+    return rng.normal(size=(n, d)), rng.normal(size=(d, m)), rng.normal(size=(m,)), \
+        rng.normal(size=(n, m))
+
+
+@pytest.mark.exercise("linear", weight=2)
+def test_linear_forward_matches_reference_and_torch(student, reference, rng):
+    """linear_forward coincide con la solución de referencia y con PyTorch (float64)."""
+    x, W, b, _ = _linear_data(rng)
+    out, _ = _forward(student.linear_forward, *_fresh(x, W, b), context="linear_forward")
+    ref_out, _ = reference.linear_forward(x, W, b)
+    torch_out = F.linear(torch.from_numpy(x), torch.from_numpy(W.T.copy()),
+                         torch.from_numpy(b)).numpy()
+    assert_close(out, ref_out, name="out", context="linear_forward", **EXACT_TOL)
+    assert_close(out, torch_out, name="out", context="linear_forward", **EXACT_TOL)
+
+
+@pytest.mark.exercise("linear", weight=2)
+def test_linear_backward_matches_reference_and_torch(student, reference, rng):
+    """linear_backward coincide con la referencia y con la autograd de PyTorch."""
+    x, W, b, dout = _linear_data(rng)
+    _, cache = _forward(student.linear_forward, *_fresh(x, W, b), context="linear_forward")
+    dx, dW, db = expect_tuple(student.linear_backward(dout.copy(), cache), 3,
+                              names=("dx", "dW", "db"), context="linear_backward")
+    _, ref_cache = reference.linear_forward(x, W, b)
+    ref = reference.linear_backward(dout, ref_cache)
+    _, tgrads = _torch(lambda x, W, b: x @ W + b, [x, W, b], dout)
+    for name, got, want, twin in zip(("dx", "dW", "db"), (dx, dW, db), ref, tgrads, strict=True):
+        assert_close(got, want, name=name, context="linear_backward", **EXACT_TOL)
+        assert_close(got, twin, name=name, context="linear_backward", **EXACT_TOL)
+
+
+@pytest.mark.exercise("linear")
+def test_linear_backward_matches_finite_differences(student, rng):
+    """Los gradientes de linear_backward coinciden con diferencias finitas centradas."""
+    x, W, b, dout = _linear_data(rng)
+    _, cache = _forward(student.linear_forward, *_fresh(x, W, b), context="linear_forward")
+    grads = expect_tuple(student.linear_backward(dout.copy(), cache), 3,
+                         names=("dx", "dW", "db"), context="linear_backward")
+
+    def objective() -> float:
+        out, _ = _forward(student.linear_forward, *_fresh(x, W, b), context="linear_forward")
+        return float(np.sum(_array_out(out, dout.shape, "linear_forward") * dout))
+
+    for name, got, wrt in zip(("dx", "dW", "db"), grads, (x, W, b), strict=True):
+        assert_close(got, numerical_gradient(objective, wrt), name=name,
+                     context="linear_backward (vs. diferencias finitas)", **FD_TOL)
+
+
+@pytest.mark.exercise("linear")
+def test_linear_leaves_arguments_unchanged(student, rng):
+    """linear_forward y linear_backward no modifican sus argumentos."""
+    x, W, b, dout = _linear_data(rng)
+    saved = [a.copy() for a in (x, W, b, dout)]
+    _, cache = _forward(student.linear_forward, x, W, b, context="linear_forward")
+    _assert_unchanged("linear_forward", x=(x, saved[0]), W=(W, saved[1]), b=(b, saved[2]))
+    student.linear_backward(dout, cache)
+    _assert_unchanged("linear_backward", dout=(dout, saved[3]))
+
+
+# --- activations ---------------------------------------------------------------------------------
+
+# exercise -> (forward, backward, keyword arguments of the forward, PyTorch twin)
+ACTIVATIONS = {
+    "relu": ("relu_forward", "relu_backward", {}, torch.relu),
+    "leaky_relu": ("leaky_relu_forward", "leaky_relu_backward", {"alpha": 0.2},
+                   lambda t: F.leaky_relu(t, negative_slope=0.2)),
+    "sigmoid": ("sigmoid_forward", "sigmoid_backward", {}, torch.sigmoid),
+    "tanh": ("tanh_forward", "tanh_backward", {}, torch.tanh),
+}
+
+
+def _each_activation():
+    return [pytest.param(name, marks=pytest.mark.exercise(name), id=name) for name in ACTIVATIONS]
+
+
+def _check_activation(student, reference, name: str, x: np.ndarray, dout: np.ndarray) -> None:
+    """Forward and backward against the reference and PyTorch on input ``x``."""
+    fwd, bwd, kwargs, twin = ACTIVATIONS[name]
+    out, cache = _forward(getattr(student, fwd), x.copy(), context=fwd, **kwargs)
+    ref_out, ref_cache = getattr(reference, fwd)(x, **kwargs)
+    torch_out, (torch_dx,) = _torch(twin, [x], dout)
+    assert_close(out, ref_out, name="out", context=fwd, **EXACT_TOL)
+    assert_close(out, torch_out, name="out", context=fwd, **EXACT_TOL)
+    dx = getattr(student, bwd)(dout.copy(), cache)
+    assert_close(dx, getattr(reference, bwd)(dout, ref_cache), name="dx", context=bwd,
+                 **EXACT_TOL)
+    assert_close(dx, torch_dx, name="dx", context=bwd, **EXACT_TOL)
+
+
+@pytest.mark.parametrize("name", _each_activation())
+def test_activation_matches_reference_and_torch(student, reference, rng, name):
+    """Forward y backward coinciden con la referencia y con PyTorch (entrada 3-D, float64)."""
+    shape = (3, 4, 5)
+    _check_activation(student, reference, name, _signed(rng, shape), rng.normal(size=shape))
+
+
+@pytest.mark.parametrize("name", _each_activation())
+def test_activation_backward_matches_finite_differences(student, rng, name):
+    """El backward coincide con diferencias finitas centradas del propio forward."""
+    fwd, bwd, kwargs, _ = ACTIVATIONS[name]
+    x, dout = _signed(rng, (4, 5)), rng.normal(size=(4, 5))
+    _, cache = _forward(getattr(student, fwd), x.copy(), context=fwd, **kwargs)
+    dx = getattr(student, bwd)(dout.copy(), cache)
+
+    def objective() -> float:
+        out, _ = _forward(getattr(student, fwd), x.copy(), context=fwd, **kwargs)
+        return float(np.sum(_array_out(out, x.shape, fwd) * dout))
+
+    assert_close(dx, numerical_gradient(objective, x), name="dx",
+                 context=f"{bwd} (vs. diferencias finitas)", **FD_TOL)
+
+
+@pytest.mark.parametrize("name", _each_activation())
+def test_activation_is_stable_for_extreme_inputs(student, reference, rng, name):
+    """Entradas de magnitud 1e3: sin nan ni inf, y los mismos valores que la referencia."""
+    shape = (4, 5)
+    _check_activation(student, reference, name, _extreme(rng, shape), rng.normal(size=shape))
+
+
+@pytest.mark.parametrize("name", _each_activation())
+def test_activation_leaves_arguments_unchanged(student, rng, name):
+    """El forward no modifica x y el backward no modifica dout."""
+    fwd, bwd, kwargs, _ = ACTIVATIONS[name]
+    x, dout = _signed(rng, (4, 5)), rng.normal(size=(4, 5))
+    x0, dout0 = x.copy(), dout.copy()
+    _, cache = _forward(getattr(student, fwd), x, context=fwd, **kwargs)
+    _assert_unchanged(fwd, x=(x, x0))
+    getattr(student, bwd)(dout, cache)
+    _assert_unchanged(bwd, dout=(dout, dout0))
+
+
+@pytest.mark.exercise("leaky_relu")
+def test_leaky_relu_default_alpha_is_0_01(student, reference, rng):
+    """Sin alpha, leaky_relu usa 0.01 (como negative_slope de PyTorch)."""
+    x, dout = _signed(rng, (4, 5)), rng.normal(size=(4, 5))
+    out, cache = _forward(student.leaky_relu_forward, x.copy(), context="leaky_relu_forward")
+    torch_out, (torch_dx,) = _torch(F.leaky_relu, [x], dout)
+    assert_close(out, reference.leaky_relu_forward(x)[0], name="out",
+                 context="leaky_relu_forward (alpha por defecto)", **EXACT_TOL)
+    assert_close(out, torch_out, name="out", context="leaky_relu_forward (alpha por defecto)",
+                 **EXACT_TOL)
+    assert_close(student.leaky_relu_backward(dout.copy(), cache), torch_dx, name="dx",
+                 context="leaky_relu_backward (alpha por defecto)", **EXACT_TOL)
+
+
+# --- softmax -------------------------------------------------------------------------------------
+
+
+@pytest.mark.exercise("softmax", weight=2)
+def test_softmax_matches_reference_and_torch(student, reference, rng):
+    """softmax coincide con la referencia y con torch.softmax sobre el último eje."""
+    scores = rng.normal(scale=3.0, size=(4, 6))
+    probs = student.softmax(scores.copy())
+    assert_close(probs, reference.softmax(scores), name="probs", context="softmax", **EXACT_TOL)
+    assert_close(probs, torch.softmax(torch.from_numpy(scores), dim=-1).numpy(), name="probs",
+                 context="softmax", **EXACT_TOL)
+
+
+@pytest.mark.exercise("softmax")
+def test_softmax_is_stable_for_logits_of_magnitude_1e3(student, reference):
+    """Logits de magnitud 1e3: probabilidades finitas, iguales a las de la referencia."""
+    scores = np.array([[1000.0, 0.0, -1000.0, 999.0, 1.0],
+                       [-1000.0, -1000.0, -1000.0, -1000.0, -1000.0],
+                       [1000.0, 1000.0, 1000.0, -1000.0, 0.0],
+                       [-1000.0, -999.0, -998.0, -997.0, -996.0]])
+    probs = student.softmax(scores.copy())
+    assert_close(probs, reference.softmax(scores), name="probs",
+                 context="softmax (logits de magnitud 1e3)", **EXACT_TOL)
+    assert_close(probs, torch.softmax(torch.from_numpy(scores), dim=-1).numpy(), name="probs",
+                 context="softmax (logits de magnitud 1e3)", **EXACT_TOL)
+
+
+@pytest.mark.exercise("softmax")
+def test_softmax_leaves_scores_unchanged(student, rng):
+    """softmax no modifica scores."""
+    scores = rng.normal(scale=3.0, size=(4, 6))
+    saved = scores.copy()
+    student.softmax(scores)
+    _assert_unchanged("softmax", scores=(scores, saved))
+
+
+# --- losses --------------------------------------------------------------------------------------
+
+
+def _ce_data(rng):
+    n, c = 5, 4
+    return rng.normal(scale=2.0, size=(n, c)), rng.integers(0, c, size=n).astype(np.int64)
+
+
+def _loss_call(fn, *args, context: str):
+    return expect_tuple(fn(*args), 2, names=("loss", "grad"), context=context)
+
+
+@pytest.mark.exercise("cross_entropy", weight=2)
+def test_cross_entropy_matches_reference_and_torch(student, reference, rng):
+    """softmax_cross_entropy coincide con la referencia y con F.cross_entropy (media)."""
+    scores, y = _ce_data(rng)
+    loss, dscores = _loss_call(student.softmax_cross_entropy, *_fresh(scores, y),
+                               context="softmax_cross_entropy")
+    ref_loss, ref_d = reference.softmax_cross_entropy(scores, y)
+    tloss, (td,) = _torch(lambda s: F.cross_entropy(s, torch.from_numpy(y)), [scores])
+    assert_scalar_close(loss, float(ref_loss), name="loss", context="softmax_cross_entropy",
+                        **EXACT_TOL)
+    assert_scalar_close(loss, float(tloss), name="loss", context="softmax_cross_entropy",
+                        **EXACT_TOL)
+    assert_close(dscores, ref_d, name="dscores", context="softmax_cross_entropy", **EXACT_TOL)
+    assert_close(dscores, td, name="dscores", context="softmax_cross_entropy", **EXACT_TOL)
+
+
+@pytest.mark.exercise("cross_entropy")
+def test_cross_entropy_gradient_matches_finite_differences(student, rng):
+    """dscores coincide con diferencias finitas centradas de la pérdida."""
+    scores, y = _ce_data(rng)
+    _, dscores = _loss_call(student.softmax_cross_entropy, *_fresh(scores, y),
+                            context="softmax_cross_entropy")
+
+    def objective() -> float:
+        loss, _ = _loss_call(student.softmax_cross_entropy, *_fresh(scores, y),
+                             context="softmax_cross_entropy")
+        return to_float(loss, name="loss", context="softmax_cross_entropy")
+
+    assert_close(dscores, numerical_gradient(objective, scores), name="dscores",
+                 context="softmax_cross_entropy (vs. diferencias finitas)", **FD_TOL)
+
+
+@pytest.mark.exercise("cross_entropy")
+def test_cross_entropy_is_stable_for_logits_of_magnitude_1e3(student, reference):
+    """Logits de magnitud 1e3: pérdida y gradiente finitos, iguales a los de PyTorch."""
+    # The correct class is never more than 600 below the row's maximum: exp(-600) is still a
+    # normal float64, so -log(softmax) after a max shift is accurate; only a missing shift fails.
+    scores = np.array([[1000.0, 0.0, -1000.0, 500.0],
+                       [-1000.0, -1000.0, -999.0, -1000.0],
+                       [1000.0, 999.0, 400.0, -1000.0],
+                       [0.0, 800.0, -800.0, 600.0],
+                       [-500.0, 500.0, 0.0, 1000.0]])
+    y = np.array([0, 1, 2, 3, 3], dtype=np.int64)
+    context = "softmax_cross_entropy (logits de magnitud 1e3)"
+    loss, dscores = _loss_call(student.softmax_cross_entropy, *_fresh(scores, y),
+                               context=context)
+    tloss, (td,) = _torch(lambda s: F.cross_entropy(s, torch.from_numpy(y)), [scores])
+    assert_scalar_close(loss, float(tloss), name="loss", context=context, **EXACT_TOL)
+    assert_close(dscores, td, name="dscores", context=context, **EXACT_TOL)
+    assert_close(dscores, reference.softmax_cross_entropy(scores, y)[1], name="dscores",
+                 context=context, **EXACT_TOL)
+
+
+@pytest.mark.exercise("cross_entropy")
+def test_cross_entropy_leaves_arguments_unchanged(student, rng):
+    """softmax_cross_entropy no modifica scores ni y."""
+    scores, y = _ce_data(rng)
+    saved = scores.copy(), y.copy()
+    student.softmax_cross_entropy(scores, y)
+    _assert_unchanged("softmax_cross_entropy", scores=(scores, saved[0]), y=(y, saved[1]))
+
+
+def _bce_data(rng):
+    return rng.normal(scale=2.0, size=(4, 3)), rng.integers(0, 2, size=(4, 3)).astype(np.float64)
+
+
+@pytest.mark.exercise("bce", weight=2)
+def test_bce_matches_reference_and_torch(student, reference, rng):
+    """bce_with_logits coincide con la referencia y con F.binary_cross_entropy_with_logits."""
+    z, y = _bce_data(rng)
+    loss, dz = _loss_call(student.bce_with_logits, *_fresh(z, y), context="bce_with_logits")
+    ref_loss, ref_dz = reference.bce_with_logits(z, y)
+    tloss, (tdz,) = _torch(
+        lambda z: F.binary_cross_entropy_with_logits(z, torch.from_numpy(y)), [z])
+    assert_scalar_close(loss, float(ref_loss), name="loss", context="bce_with_logits",
+                        **EXACT_TOL)
+    assert_scalar_close(loss, float(tloss), name="loss", context="bce_with_logits", **EXACT_TOL)
+    assert_close(dz, ref_dz, name="dz", context="bce_with_logits", **EXACT_TOL)
+    assert_close(dz, tdz, name="dz", context="bce_with_logits", **EXACT_TOL)
+
+
+@pytest.mark.exercise("bce")
+def test_bce_gradient_matches_finite_differences(student, rng):
+    """dz coincide con diferencias finitas centradas de la pérdida."""
+    z, y = _bce_data(rng)
+    _, dz = _loss_call(student.bce_with_logits, *_fresh(z, y), context="bce_with_logits")
+
+    def objective() -> float:
+        loss, _ = _loss_call(student.bce_with_logits, *_fresh(z, y), context="bce_with_logits")
+        return to_float(loss, name="loss", context="bce_with_logits")
+
+    assert_close(dz, numerical_gradient(objective, z), name="dz",
+                 context="bce_with_logits (vs. diferencias finitas)", **FD_TOL)
+
+
+@pytest.mark.exercise("bce")
+def test_bce_is_stable_for_logits_of_magnitude_1e3(student, reference, rng):
+    """Logits de magnitud 1e3 con ambas etiquetas: pérdida y gradiente finitos y exactos."""
+    z = np.array([1000.0, -1000.0, 1000.0, -1000.0, 800.0, -800.0, 0.5, -0.5])
+    y = np.array([0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0])
+    context = "bce_with_logits (logits de magnitud 1e3)"
+    loss, dz = _loss_call(student.bce_with_logits, *_fresh(z, y), context=context)
+    tloss, (tdz,) = _torch(
+        lambda z: F.binary_cross_entropy_with_logits(z, torch.from_numpy(y)), [z])
+    assert_scalar_close(loss, float(tloss), name="loss", context=context, **EXACT_TOL)
+    assert_scalar_close(loss, float(reference.bce_with_logits(z, y)[0]), name="loss",
+                        context=context, **EXACT_TOL)
+    assert_close(dz, tdz, name="dz", context=context, **EXACT_TOL)
+
+
+@pytest.mark.exercise("bce")
+def test_bce_leaves_arguments_unchanged(student, rng):
+    """bce_with_logits no modifica z ni y."""
+    z, y = _bce_data(rng)
+    saved = z.copy(), y.copy()
+    student.bce_with_logits(z, y)
+    _assert_unchanged("bce_with_logits", z=(z, saved[0]), y=(y, saved[1]))
+
+
+def _mse_data(rng):
+    return rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+
+
+@pytest.mark.exercise("mse", weight=2)
+def test_mse_matches_reference_and_torch(student, reference, rng):
+    """mse_loss coincide con la referencia y con F.mse_loss (media sobre todos los elementos)."""
+    pred, target = _mse_data(rng)
+    loss, dpred = _loss_call(student.mse_loss, *_fresh(pred, target), context="mse_loss")
+    ref_loss, ref_d = reference.mse_loss(pred, target)
+    tloss, (td,) = _torch(lambda p: F.mse_loss(p, torch.from_numpy(target)), [pred])
+    assert_scalar_close(loss, float(ref_loss), name="loss", context="mse_loss", **EXACT_TOL)
+    assert_scalar_close(loss, float(tloss), name="loss", context="mse_loss", **EXACT_TOL)
+    assert_close(dpred, ref_d, name="dpred", context="mse_loss", **EXACT_TOL)
+    assert_close(dpred, td, name="dpred", context="mse_loss", **EXACT_TOL)
+
+
+@pytest.mark.exercise("mse")
+def test_mse_gradient_matches_finite_differences(student, rng):
+    """dpred coincide con diferencias finitas centradas de la pérdida."""
+    pred, target = _mse_data(rng)
+    _, dpred = _loss_call(student.mse_loss, *_fresh(pred, target), context="mse_loss")
+
+    def objective() -> float:
+        loss, _ = _loss_call(student.mse_loss, *_fresh(pred, target), context="mse_loss")
+        return to_float(loss, name="loss", context="mse_loss")
+
+    assert_close(dpred, numerical_gradient(objective, pred), name="dpred",
+                 context="mse_loss (vs. diferencias finitas)", **FD_TOL)
+
+
+@pytest.mark.exercise("mse")
+def test_mse_leaves_arguments_unchanged(student, rng):
+    """mse_loss no modifica pred ni target."""
+    pred, target = _mse_data(rng)
+    saved = pred.copy(), target.copy()
+    student.mse_loss(pred, target)
+    _assert_unchanged("mse_loss", pred=(pred, saved[0]), target=(target, saved[1]))
+
+
+# --- optimizers ----------------------------------------------------------------------------------
+
+# exercise -> (function, state keys the contract names, every hyperparameter set to a non-default)
+OPTIMIZERS = {
+    "sgd": ("sgd", (), {"learning_rate": 0.05}),
+    "momentum": ("sgd_momentum", ("velocity",), {"learning_rate": 0.05, "momentum": 0.5}),
+    # The contract does not name RMSProp's state key: its state is checked through the
+    # trajectory of w over three steps.
+    "rmsprop": ("rmsprop", (), {"learning_rate": 0.03, "decay_rate": 0.9, "epsilon": 1e-6}),
+    "adam": ("adam", ("m", "v", "t"),
+             {"learning_rate": 0.02, "beta1": 0.8, "beta2": 0.99, "epsilon": 1e-6}),
+}
+
+
+def _each_optimizer(names=tuple(OPTIMIZERS)):
+    return [pytest.param(name, marks=pytest.mark.exercise(name), id=name) for name in names]
+
+
+def _optimizer_data(rng, steps: int = 3):
+    """Weights and gradients whose magnitudes span 1e-4..10, so that epsilon matters."""
+    w = rng.normal(size=(4, 3))
+    grads = [rng.normal(size=(4, 3)) * 10.0 ** rng.uniform(-4, 1, size=(4, 3))
+             for _ in range(steps)]
+    return w, grads
+
+
+def _run_optimizers(student, reference, name: str, w, grads, config) -> None:
+    """Three steps, each passing back the returned config; compares w and the state each step.
+
+    ``config`` is what the first step gets (``None`` -> the argument is left out).
+    """
+    fn, state_keys, _ = OPTIMIZERS[name]
+    mine = None if config is None else dict(config)
+    ref_config = None if config is None else dict(config)
+    w_student, w_ref = w.copy(), w.copy()
+    for step, dw in enumerate(grads, start=1):
+        context = f"{fn} (paso {step})"
+        w_ref, ref_config = getattr(reference, fn)(w_ref, dw, ref_config)
+        args = _fresh(w_student, dw) + (() if mine is None else (mine,))
+        w_student, theirs = expect_tuple(getattr(student, fn)(*args), 2,
+                                         names=("next_w", "config"), context=context)
+        assert_close(w_student, w_ref, name="next_w", context=context, rtol=1e-9, atol=1e-12)
+        theirs = expect_dict(theirs, state_keys, name="config", context=context)
+        for key in state_keys:
+            if key == "t":
+                got = to_float(theirs["t"], name='config["t"]', context=context)
+                assert got == step, (f"{context}: config[\"t\"] vale {got:g}; se esperaba {step} "
+                                     "(t se incrementa antes de actualizar m y v)")
+            else:
+                assert_close(theirs[key], ref_config[key], name=f'config["{key}"]',
+                             context=context, rtol=1e-9, atol=1e-12)
+        mine = theirs
+
+
+@pytest.mark.parametrize("name", _each_optimizer())
+def test_optimizer_default_config_over_three_steps(student, reference, rng, name):
+    """Sin config usa los valores por defecto, y el estado se arrastra durante tres pasos."""
+    w, grads = _optimizer_data(rng)
+    _run_optimizers(student, reference, name, w, grads, None)
+
+
+@pytest.mark.parametrize("name", _each_optimizer())
+def test_optimizer_respects_given_hyperparameters(student, reference, rng, name):
+    """Con todos los hiperparámetros en config (distintos de los de defecto) los respeta."""
+    w, grads = _optimizer_data(rng)
+    _run_optimizers(student, reference, name, w, grads, OPTIMIZERS[name][2])
+
+
+@pytest.mark.parametrize("name", _each_optimizer(("momentum", "rmsprop", "adam")))
+def test_optimizer_fills_missing_hyperparameters_with_defaults(student, reference, rng, name):
+    """Con solo learning_rate en config, el resto toma los valores por defecto."""
+    w, grads = _optimizer_data(rng)
+    _run_optimizers(student, reference, name, w, grads, {"learning_rate": 0.02})
+
+
+@pytest.mark.parametrize("name", _each_optimizer())
+def test_optimizer_leaves_w_and_dw_unchanged(student, rng, name):
+    """El optimizador devuelve un next_w nuevo: no modifica w ni dw."""
+    fn = OPTIMIZERS[name][0]
+    w, (dw, dw2) = _optimizer_data(rng, steps=2)
+    saved = w.copy(), dw.copy(), dw2.copy()
+    next_w, config = expect_tuple(getattr(student, fn)(w, dw), 2, names=("next_w", "config"),
+                                  context=fn)
+    _assert_unchanged(fn, w=(w, saved[0]), dw=(dw, saved[1]))
+    next_w = assert_array(next_w, shape=w.shape, name="next_w", context=fn).copy()
+    kept = next_w.copy()
+    getattr(student, fn)(next_w, dw2, config)
+    _assert_unchanged(f"{fn} (segundo paso)", w=(next_w, kept), dw=(dw2, saved[2]))
+
+
+# --- MLP -----------------------------------------------------------------------------------------
+
+MLP_DIMS = [6, 9, 7, 4]  # D, H1, H2, C: pairwise distinct
+
+
+def _param_names(dims) -> list[str]:
+    return [f"{p}{i}" for i in range(1, len(dims)) for p in ("W", "b")]
+
+
+def _param_shapes(dims) -> dict[str, tuple[int, ...]]:
+    shapes = {}
+    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(dims), start=1):
+        shapes[f"W{i}"], shapes[f"b{i}"] = (fan_in, fan_out), (fan_out,)
+    return shapes
+
+
+def _read_params(model, dims, context: str) -> dict[str, np.ndarray]:
+    """Copies of the model's parameters, after checking names, shapes and dtype."""
+    params = expect_dict(model.params, _param_names(dims), name="params", context=context)
+    out = {}
+    for key, shape in _param_shapes(dims).items():
+        out[key] = assert_array(params[key], shape=shape, dtype=np.float64,
+                                name=f'params["{key}"]', context=context).copy()
+    return out
+
+
+def _random_params(rng, dims) -> dict[str, np.ndarray]:
+    """Weights and non-zero biases, so that a forgotten bias is caught too."""
+    return {k: rng.normal(scale=0.7, size=s) for k, s in _param_shapes(dims).items()}
+
+
+def _set_params(model, params) -> None:
+    # Item assignment on a remote dict would change a local copy only: assign the whole dict.
+    model.params = {k: v.copy() for k, v in params.items()}
+
+
+def _mlp_data(rng, dims, n: int = 5):
+    return rng.normal(size=(n, dims[0])), rng.integers(0, dims[-1], size=n).astype(np.int64)
+
+
+@pytest.mark.exercise("mlp")
+def test_mlp_params_have_contract_names_shapes_and_zero_biases(student):
+    """MLP([D, H1, H2, C]) crea W1, b1, ..., W3, b3 con las formas del contrato y b en cero."""
+    params = _read_params(student.MLP(MLP_DIMS, seed=0), MLP_DIMS, context="MLP")
+    for key, value in params.items():
+        if key.startswith("b") and np.any(value != 0):
+            raise CheckFailure(f'MLP: params["{key}"] debe inicializarse en ceros')
+
+
+@pytest.mark.exercise("mlp")
+def test_mlp_weights_follow_he_initialization(student):
+    """Los pesos siguen N(0, 2/fan_in) (inicialización He): media, desvío y forma normal."""
+    dims = [300, 120, 10]
+    params = _read_params(student.MLP(dims, seed=5), dims, context="MLP")
+    for i, fan_in in enumerate(dims[:-1], start=1):
+        w = params[f"W{i}"]
+        target = np.sqrt(2.0 / fan_in)
+        std, mean = float(w.std()), float(w.mean())
+        assert abs(std / target - 1) < 0.1, (
+            f"MLP: W{i} tiene desvío estándar {std:.4g}; con inicialización He N(0, 2/fan_in) "
+            f"se esperaba cerca de {target:.4g} (fan_in={fan_in})")
+        # Six standard errors of the sample mean: a correct initialisation never fails this.
+        assert abs(mean) < 6 * target / np.sqrt(w.size), (
+            f"MLP: W{i} tiene media {mean:.3g}; con inicialización He se esperaba cerca de 0")
+    w1 = params["W1"].ravel() / np.sqrt(2.0 / dims[0])
+    kurtosis = float(np.mean(w1 ** 4) / np.mean(w1 ** 2) ** 2 - 3)
+    # Sample excess kurtosis of 36000 normal draws has a standard error of ~0.03; a uniform
+    # distribution gives -1.2.
+    assert abs(kurtosis) < 0.3, (
+        f"MLP: W1 no parece muestreada de una normal (curtosis en exceso {kurtosis:.2f}; "
+        "se esperaba cerca de 0): el contrato pide N(0, 2/fan_in)")
+
+
+@pytest.mark.exercise("mlp")
+def test_mlp_initialization_depends_only_on_seed(student):
+    """La misma semilla da los mismos parámetros; otra semilla da otros."""
+    first = _read_params(student.MLP(MLP_DIMS, seed=3), MLP_DIMS, context="MLP(seed=3)")
+    again = _read_params(student.MLP(MLP_DIMS, seed=3), MLP_DIMS, context="MLP(seed=3)")
+    other = _read_params(student.MLP(MLP_DIMS, seed=4), MLP_DIMS, context="MLP(seed=4)")
+    for key in first:
+        assert np.array_equal(first[key], again[key]), (
+            f"MLP: dos modelos con seed=3 tienen distinto {key}; la inicialización debe "
+            "depender solo de seed (np.random.default_rng(seed))")
+    assert not np.array_equal(first["W1"], other["W1"]), (
+        "MLP: seed=3 y seed=4 dan el mismo W1; la inicialización debe usar la semilla")
+
+
+ACTIVATION_NAMES = ["relu", "tanh", "sigmoid"]
+
+
+@pytest.mark.exercise("mlp", weight=2)
+@pytest.mark.parametrize("activation", ACTIVATION_NAMES)
+def test_mlp_scores_match_reference(student, reference, rng, activation):
+    """loss(X) devuelve los scores (N, C) de la referencia con los mismos parámetros."""
+    params = _random_params(rng, MLP_DIMS)
+    X, _ = _mlp_data(rng, MLP_DIMS)
+    X0 = X.copy()
+    ref_model = reference.MLP(MLP_DIMS, activation=activation, seed=0)
+    ref_model.params = {k: v.copy() for k, v in params.items()}
+    expected = ref_model.loss(X)
+    model = student.MLP(MLP_DIMS, activation=activation, seed=0)
+    _set_params(model, params)
+    context = f'MLP(activation="{activation}").loss(X)'
+    assert_close(model.loss(X), expected, name="scores", context=context, **EXACT_TOL)
+    _assert_unchanged(context, X=(X, X0))
+
+
+@pytest.mark.exercise("mlp", weight=2)
+@pytest.mark.parametrize("activation", ACTIVATION_NAMES)
+def test_mlp_loss_and_grads_match_reference(student, reference, rng, activation):
+    """loss(X, y) devuelve (loss, grads) como la referencia, con grads indexado como params."""
+    params = _random_params(rng, MLP_DIMS)
+    X, y = _mlp_data(rng, MLP_DIMS)
+    ref_model = reference.MLP(MLP_DIMS, activation=activation, seed=0)
+    ref_model.params = {k: v.copy() for k, v in params.items()}
+    ref_loss, ref_grads = ref_model.loss(X, y)
+    model = student.MLP(MLP_DIMS, activation=activation, seed=0)
+    _set_params(model, params)
+    context = f'MLP(activation="{activation}").loss(X, y)'
+    loss, grads = expect_tuple(model.loss(*_fresh(X, y)), 2, names=("loss", "grads"),
+                               context=context)
+    assert_scalar_close(loss, float(ref_loss), name="loss", context=context, **EXACT_TOL)
+    grads = expect_dict(grads, _param_names(MLP_DIMS), name="grads", context=context)
+    for key in _param_names(MLP_DIMS):
+        assert_close(grads[key], ref_grads[key], name=f'grads["{key}"]', context=context,
+                     **EXACT_TOL)
+
+
+@pytest.mark.exercise("mlp")
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_mlp_grads_match_finite_differences(student, rng, activation):
+    """Los gradientes de loss(X, y) coinciden con diferencias finitas en una red chica."""
+    dims = [3, 5, 4, 2]
+    params = _random_params(rng, dims)
+    X, y = _mlp_data(rng, dims, n=4)
+    model = student.MLP(dims, activation=activation, seed=0)
+    _set_params(model, params)
+    context = f'MLP(activation="{activation}").loss(X, y)'
+    _, grads = expect_tuple(model.loss(*_fresh(X, y)), 2, names=("loss", "grads"),
+                            context=context)
+    grads = expect_dict(grads, _param_names(dims), name="grads", context=context)
+
+    def objective() -> float:
+        _set_params(model, params)
+        loss, _ = expect_tuple(model.loss(*_fresh(X, y)), 2, names=("loss", "grads"),
+                               context=context)
+        return to_float(loss, name="loss", context=context)
+
+    for key in _param_names(dims):
+        assert_close(grads[key], numerical_gradient(objective, params[key]),
+                     name=f'grads["{key}"]', context=f"{context} (vs. diferencias finitas)",
+                     **FD_TOL)
+
+
+# --- train ---------------------------------------------------------------------------------------
+# These checks need the student's MLP (see the module docstring for what that couples).
+
+_REFERENCE_RULES = {"sgd": "sgd", "momentum": "sgd_momentum", "rmsprop": "rmsprop", "adam": "adam"}
+
+
+def _digits():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    data = load_digits()
+    X, y = data.data.astype(np.float64), data.target.astype(np.int64)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, stratify=y,
+                                                        random_state=0)
+    mean, std = X_train.mean(axis=0), X_train.std(axis=0)
+    std[std == 0] = 1.0
+    return (X_train - mean) / std, (X_test - mean) / std, y_train, y_test
+
+
+def _relu_mlp_scores(params: dict[str, np.ndarray], X: np.ndarray, layers: int) -> np.ndarray:
+    """The contract's forward pass, computed here: ReLU between layers, nothing after the last."""
+    h = X
+    for i in range(1, layers + 1):
+        h = h @ params[f"W{i}"] + params[f"b{i}"]
+        if i < layers:
+            h = np.maximum(h, 0.0)
+    return h
+
+
+def _loss_history(history, epochs: int) -> list[float]:
+    history = expect_dict(history, ["loss"], name="history", context="train")
+    losses = history["loss"]
+    if type(losses) is np.ndarray:
+        losses = list(losses.reshape(-1)) if losses.ndim == 1 else [losses]
+    if type(losses) not in (list, tuple) or len(losses) != epochs:
+        size = len(losses) if type(losses) in (list, tuple) else "?"
+        raise CheckFailure(f'train: history["loss"] debe tener un valor por época ({epochs}); '
+                           f"tiene {size}")
+    values = [to_float(v, name=f'history["loss"][{i}]', context="train")
+              for i, v in enumerate(losses)]
+    for i, v in enumerate(values):
+        assert np.isfinite(v), f'train: history["loss"][{i}] es {v}; se esperaba un número finito'
+    return values
+
+
+@pytest.mark.exercise("train", weight=3)
+@pytest.mark.timeout_s(120)
+def test_train_reaches_95_percent_on_digits(student):
+    """Una MLP [64, 64, 10] entrenada con train (Adam, 30 épocas) llega a >= 95% en digits."""
+    X_train, X_test, y_train, y_test = _digits()
+    dims = [64, 64, 10]
+    model = student.MLP(dims, seed=0)
+    student.train(model, *_fresh(X_train, y_train), optimizer="adam", learning_rate=1e-3,
+                  batch_size=32, epochs=30, seed=0)
+    params = _read_params(model, dims, context="train (model.params tras entrenar)")
+    for key, value in params.items():
+        if not np.isfinite(value).all():
+            raise CheckFailure(f'train: model.params["{key}"] tiene nan o inf tras entrenar')
+    accuracy = float(np.mean(_relu_mlp_scores(params, X_test, 2).argmax(axis=1) == y_test))
+    assert accuracy >= 0.95, (
+        f"train: la MLP [64, 64, 10] entrenada 30 épocas con Adam (lr=1e-3, batch 32) clasifica "
+        f"bien el {accuracy:.1%} del conjunto de prueba de digits; se esperaba al menos 95%")
+
+
+@pytest.mark.exercise("train")
+@pytest.mark.timeout_s(60)
+def test_train_history_has_one_decreasing_loss_per_epoch(student):
+    """history["loss"] tiene una pérdida finita por época y baja de la primera a la última."""
+    X_train, _, y_train, _ = _digits()
+    model = student.MLP([64, 32, 10], seed=1)
+    history = student.train(model, *_fresh(X_train, y_train), optimizer="adam",
+                            learning_rate=1e-3, batch_size=32, epochs=5, seed=0)
+    losses = _loss_history(history, 5)
+    assert losses[-1] < losses[0], (
+        f'train: history["loss"] no baja: primera época {losses[0]:.4g}, última {losses[-1]:.4g}')
+
+
+@pytest.mark.exercise("train", weight=2)
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "rmsprop", "adam"])
+def test_train_full_batch_steps_apply_named_rule_in_place(student, reference, rng, optimizer):
+    """Con batch_size = N, dos épocas son dos pasos de la regla pedida, con su estado."""
+    dims, n, lr = [4, 6, 3], 8, 0.1
+    # The first feature is tiny, so some gradients are ~1e-5 and epsilon's place matters.
+    X = rng.normal(size=(n, dims[0])) * np.array([1e-4, 1.0, 1.0, 1.0])
+    y = rng.integers(0, dims[-1], size=n).astype(np.int64)
+    model = student.MLP(dims, seed=1)
+    _set_params(model, _random_params(rng, dims))
+    expected = _read_params(model, dims, context="MLP")
+    probe = student.MLP(dims, seed=1)  # gives the gradients at each expected point
+    configs = {k: {"learning_rate": lr} for k in expected}
+    rule = getattr(reference, _REFERENCE_RULES[optimizer])
+    for _ in range(2):
+        _set_params(probe, expected)
+        grads = _model_grads(probe, X, y, dims)
+        for key in expected:
+            expected[key], configs[key] = rule(expected[key], grads[key], configs[key])
+    history = student.train(model, *_fresh(X, y), optimizer=optimizer, learning_rate=lr,
+                            batch_size=n, epochs=2, seed=0)
+    _loss_history(history, 2)
+    params = _read_params(model, dims, context="train (model.params tras entrenar)")
+    context = f'train(optimizer="{optimizer}", batch_size=N, epochs=2)'
+    for key in expected:
+        # Loose enough for a model that computes in float32 (charged to linear/mlp, not here).
+        assert_close(params[key], expected[key], name=f'model.params["{key}"]', context=context,
+                     rtol=1e-4, atol=1e-7)
+
+
+def _model_grads(model, X, y, dims) -> dict[str, np.ndarray]:
+    """The student's own MLP gradients, which train is expected to feed to the update rule."""
+    context = "MLP.loss(X, y) (la usa train)"
+    _, grads = expect_tuple(model.loss(X.copy(), y.copy()), 2, names=("loss", "grads"),
+                            context=context)
+    grads = expect_dict(grads, _param_names(dims), name="grads", context=context)
+    return {key: assert_array(grads[key], shape=shape, name=f'grads["{key}"]',
+                              context=context).astype(np.float64)
+            for key, shape in _param_shapes(dims).items()}
+
+
+@pytest.mark.exercise("train")
+def test_train_shuffles_with_its_seed(student, rng):
+    """El mismo seed da el mismo entrenamiento; otro seed baraja distinto los minibatches."""
+    dims, n = [4, 6, 3], 12
+    X, y = rng.normal(size=(n, dims[0])), rng.integers(0, dims[-1], size=n).astype(np.int64)
+
+    def trained(seed: int) -> dict[str, np.ndarray]:
+        model = student.MLP(dims, seed=1)
+        student.train(model, *_fresh(X, y), optimizer="sgd", learning_rate=0.1, batch_size=4,
+                      epochs=3, seed=seed)
+        return _read_params(model, dims, context=f"train(seed={seed})")
+
+    first, again, other = trained(0), trained(0), trained(1)
+    for key in first:
+        assert np.array_equal(first[key], again[key]), (
+            f"train: dos entrenamientos con seed=0 dan distinto {key}; el barajado debe depender "
+            "solo de seed (np.random.default_rng(seed))")
+    assert any(not np.allclose(first[k], other[k]) for k in first), (
+        "train: seed=0 y seed=1 dan exactamente el mismo resultado con minibatches de 4; train "
+        "debe barajar los datos en cada época usando su seed")
+
+
+# --- XOR -----------------------------------------------------------------------------------------
+
+XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+XOR_Y = np.array([0, 1, 1, 0])
+XOR_SHAPES = {"W1": (2, 2), "b1": (2,), "W2": (2, 1), "b2": (1,)}
+
+
+def _stable_sigmoid(x: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+@pytest.mark.exercise("xor")
+@pytest.mark.timeout_s(60)
+@pytest.mark.parametrize("seed", [0, 7])
+def test_xor_network_classifies_the_four_points(student, seed):
+    """xor_network(seed) devuelve una red 2-2-1 sigmoide que clasifica los 4 puntos de XOR."""
+    context = f"xor_network(seed={seed})"
+    params = expect_dict(student.xor_network(seed=seed), list(XOR_SHAPES), name="params",
+                         context=context)
+    for key, shape in XOR_SHAPES.items():
+        assert_array(params[key], shape=shape, name=f'params["{key}"]', context=context)
+        if not np.isfinite(params[key]).all():
+            raise CheckFailure(f'{context}: params["{key}"] tiene nan o inf')
+    hidden = _stable_sigmoid(XOR_X @ params["W1"] + params["b1"])
+    out = _stable_sigmoid(hidden @ params["W2"] + params["b2"])[:, 0]
+    predicted = (out > 0.5).astype(int)
+    wrong = [tuple(int(v) for v in XOR_X[i]) for i in np.flatnonzero(predicted != XOR_Y)]
+    assert not wrong, (f"{context}: la red clasifica mal {len(wrong)} de los 4 puntos "
+                       f"({', '.join(map(str, wrong))}); salidas {np.round(out, 3).tolist()}")

@@ -1,0 +1,49 @@
+"""Baked reference values replay exactly what the reference returned at the time of the call."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pytest
+
+from grader.errors import ConfigError, GraderError
+from grader.reference import RecordingReference, ReplayReference
+
+
+def module(**functions):
+    return types.SimpleNamespace(**functions)
+
+
+def replay_of(recording: RecordingReference, tmp_path) -> ReplayReference:
+    path = tmp_path / "expected.msgpack"
+    path.write_bytes(recording.dump())
+    return ReplayReference(path)
+
+
+def test_replay_answers_the_recorded_calls(tmp_path):
+    recording = RecordingReference(module(double=lambda x: 2 * x))
+    x = np.arange(3.0)
+    recording.double(x)
+    replay = replay_of(recording, tmp_path)
+    np.testing.assert_array_equal(replay.double(x), [0.0, 2.0, 4.0])
+
+
+def test_results_changed_in_place_later_are_recorded_as_they_were(tmp_path):
+    recording = RecordingReference(module(config=lambda: {"t": 0}))
+    result = recording.config()
+    result["t"] = 99
+    assert replay_of(recording, tmp_path).config() == {"t": 0}
+
+
+def test_a_call_that_was_not_recorded_is_a_clear_error(tmp_path):
+    recording = RecordingReference(module(double=lambda x: 2 * x))
+    recording.double(1.0)
+    with pytest.raises(GraderError, match="no hay valor esperado para reference.double"):
+        replay_of(recording, tmp_path).double(2.0)
+
+
+def test_a_result_that_is_not_data_cannot_be_recorded():
+    recording = RecordingReference(module(model=lambda: object()))
+    with pytest.raises(ConfigError, match="no es un dato"):
+        recording.model()
