@@ -149,8 +149,12 @@ def grade(tp: str, submissions: Path, out: Path, jobs: int | None, backend: str,
             progress.console.print(f"[{done}] [red]{event.student}: sin resultado[/red]: "
                                    f"{event.message}")
 
-    with warnings.catch_warnings(record=True) as caught, progress:
+    def loud(message: object, category: type[Warning], *args: object, **kwargs: object) -> None:
+        progress.console.print(f"[bold red]ATENCIÓN:[/bold red] {message}")
+
+    with warnings.catch_warnings(), progress:
         warnings.simplefilter("always")
+        warnings.showwarning = loud  # type: ignore[assignment]
         try:
             summary = grade_batch(_course_file(course), tp, submissions, out, jobs=jobs,
                                   backend=backend, force=force, on_event=on_event,
@@ -159,8 +163,6 @@ def grade(tp: str, submissions: Path, out: Path, jobs: int | None, backend: str,
             console.print(f"\n[yellow]Interrumpido.[/yellow] Los resultados ya escritos en {out} "
                           "se conservan; volvé a correr el mismo comando para seguir.")
             sys.exit(130)
-    for warning in caught:
-        console.print(f"[bold red]ATENCIÓN:[/bold red] {warning.message}")
     console.print(f"\n{summary.total} entregas: {summary.graded} calificadas ahora, "
                   f"{summary.reused} ya estaban, {len(summary.failed)} sin resultado, "
                   f"{len(summary.skipped)} entradas omitidas. Resultados en {out / tp}.")

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ from .sandbox.inprocess import InprocessStudent
 from .submissions import Submission, discover, module_source, safe_name
 
 BACKENDS = ("subprocess", "inprocess")
+NO_ISOLATION = ("bubblewrap no está instalado: el código de los estudiantes corre SIN aislamiento "
+                "(solo límites de recursos). Instalá 'bubblewrap' para calificar de verdad.")
 
 
 def make_backend(name: str) -> Any:
@@ -195,6 +198,12 @@ def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: in
     entry = course.tp(tp)
     assignment = load_assignment(entry.assignment)
     submissions, skipped = discover(folder, assignment.module)
+    if backend == "subprocess":
+        from .sandbox.subprocess import NoIsolationWarning, bwrap_path
+
+        if bwrap_path() is None:
+            # The workers warn too, but in their own processes: say it here, where people look.
+            warnings.warn(NO_ISOLATION, NoIsolationWarning, stacklevel=2)
     summary = BatchSummary(total=len(submissions), skipped=[f"{s.entry.name}: {s.reason}"
                                                             for s in skipped])
     for item in skipped:

@@ -107,6 +107,38 @@ def test_a_batch_killed_midway_resumes_and_gives_the_same_gradebook(mini_course,
     assert _gradebook(course, out, tmp_path / "a.csv") == _gradebook(course, clean, tmp_path / "b.csv")
 
 
+def test_ctrl_c_keeps_what_was_graded_and_says_how_to_continue(mini_course, tmp_path):
+    course, folder = mini_course / "course.toml", students(mini_course)
+    out = tmp_path / "interrupted"
+    command = [sys.executable, "-m", "grader.cli", "grade", "tp1", str(folder), "--out", str(out),
+               "--jobs", "1", "--course", str(course)]
+    # A terminal's Ctrl-C sends SIGINT to the whole foreground process group.
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list((out / "tp1").glob("*.json")):
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "volvé a correr el mismo comando" in stderr
+    kept = list((out / "tp1").glob("*.json"))
+    assert 1 <= len(kept) < 6
+    for path in kept:
+        results.load(path)
+    rerun = subprocess.run(command, capture_output=True, text=True)
+    assert rerun.returncode == 0 and f"{len(kept)} ya estaban" in rerun.stderr
+
+
+def test_grading_without_bubblewrap_says_so_before_starting(mini_course, monkeypatch):
+    from grader.sandbox.subprocess import NoIsolationWarning
+
+    monkeypatch.setattr("grader.sandbox.subprocess.bwrap_path", lambda: None)
+    with pytest.warns(NoIsolationWarning, match="SIN aislamiento"):
+        grade_batch(mini_course / "course.toml", "tp1", students(mini_course), mini_course / "res",
+                    jobs=2)
+
+
 def test_a_corrupt_result_file_is_regraded(mini_course):
     course, folder, out = mini_course / "course.toml", students(mini_course), mini_course / "res"
     grade_batch(course, "tp1", folder, out, jobs=2)

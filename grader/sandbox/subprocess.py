@@ -143,9 +143,9 @@ class SubprocessBackend(Backend):
                                "(Debian/Ubuntu: apt-get install bubblewrap)")
         self.isolated = self._bwrap is not None
         if isolation == "auto" and not self.isolated:
-            warnings.warn("bubblewrap no está instalado: el código de los estudiantes corre SIN "
-                          "aislamiento (solo límites de recursos). Instalá 'bubblewrap' para "
-                          "calificar de verdad.", NoIsolationWarning, stacklevel=2)
+            from ..grading import NO_ISOLATION
+
+            warnings.warn(NO_ISOLATION, NoIsolationWarning, stacklevel=2)
         self._runtime = runtime_dir()
 
     def describe(self) -> dict[str, Any]:
