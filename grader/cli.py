@@ -154,7 +154,7 @@ def grade(tp: str, submissions: Path, out: Path, jobs: int | None, backend: str,
 
     with warnings.catch_warnings(), progress:
         warnings.simplefilter("always")
-        warnings.showwarning = loud  # type: ignore[assignment]
+        warnings.showwarning = loud
         try:
             summary = grade_batch(_course_file(course), tp, submissions, out, jobs=jobs,
                                   backend=backend, force=force, on_event=on_event,

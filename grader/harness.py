@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import io
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -200,6 +201,7 @@ def run_checks(files: list[Path], plugin: GradingPlugin, *, rootdir: Path) -> li
             "--tb=native",  # pytest's own traceback filtering costs ~0.5 s per failed check
             "-o", "python_files=test_*.py", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
         env_addopts = os.environ.pop("PYTEST_ADDOPTS", None)
+        before = set(sys.modules)
         try:
             # pytest's terminal output is not ours to show: results come from the plugin.
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
@@ -207,6 +209,11 @@ def run_checks(files: list[Path], plugin: GradingPlugin, *, rootdir: Path) -> li
         finally:
             if env_addopts is not None:
                 os.environ["PYTEST_ADDOPTS"] = env_addopts
+            # Check modules are imported under names relative to their folder ("public.test_public"):
+            # forget them, or the next assignment run in this process would get these checks.
+            for name in set(sys.modules) - before:
+                if str(getattr(sys.modules[name], "__file__", "") or "").startswith(str(rootdir)):
+                    del sys.modules[name]
     if plugin.problems:
         raise ConfigError("comprobaciones mal definidas:\n" + "\n".join(plugin.problems))
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):

@@ -39,7 +39,7 @@ def test_results_changed_in_place_later_are_recorded_as_they_were(tmp_path):
 def test_a_call_that_was_not_recorded_is_a_clear_error(tmp_path):
     recording = RecordingReference(module(double=lambda x: 2 * x))
     recording.double(1.0)
-    with pytest.raises(GraderError, match="no hay valor esperado para reference.double"):
+    with pytest.raises(GraderError, match=r"no hay valor esperado para reference\.double"):
         replay_of(recording, tmp_path).double(2.0)
 
 
