@@ -1,45 +1,57 @@
 """TP1's checks catch the mistakes students really make, and charge each to its exercise.
 
-Each file in tests/fixtures/tp1/mutants is a correct TP1 with one realistic bug; EXPECTED.json
-lists the exercises that must lose points (the bug's own, plus the student's MLP/train/xor when
-the student's own code calls the buggy function). Every other exercise must keep full points.
+Each mutant (``tests/tp1/mutants.py``) is a correct TP1 with one realistic bug; the batch grades
+them all, and each must lose exactly the exercises listed for it.
 """
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 import pytest
+from mutants import MUTANTS  # tests/tp1 is on sys.path (pytest prepend import mode)
 
 from grader import results
 from grader.grading import grade_batch
 
 REPO = Path(__file__).parent.parent.parent
-MUTANTS = REPO / "tests" / "fixtures" / "tp1" / "mutants"
-EXPECTED: dict[str, list[str]] = json.loads((MUTANTS / "EXPECTED.json").read_text())
+BASE = REPO / "tests" / "fixtures" / "tp1" / "passes_all.py"
 pytestmark = pytest.mark.slow
 
 
-def test_every_mutant_file_has_an_expectation():
-    assert sorted(p.name for p in MUTANTS.glob("*.py")) == sorted(EXPECTED)
+def mutant_source(name: str) -> str:
+    body = BASE.read_text()
+    body = body[body.index('"""', 3) + 3:]
+    for old, new in MUTANTS[name].edits:
+        assert body.count(old) == 1, f"{name}: the edit must match exactly once: {old!r}"
+        body = body.replace(old, new)
+    return f'"""TP1 correcto salvo un error: {MUTANTS[name].bug}"""' + body
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("mutants")
-    for name in EXPECTED:
-        shutil.copyfile(MUTANTS / name, folder / name)
+    (folder / "passes_all.py").write_text(BASE.read_text())
+    for name in MUTANTS:
+        (folder / f"{name}.py").write_text(mutant_source(name))
     out = tmp_path_factory.mktemp("results")
     summary = grade_batch(REPO / "course.toml", "tp1", folder, out, jobs=2)
     assert not summary.failed
     return out
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+def lost(graded: Path, name: str) -> tuple[list[str], list[str]]:
+    result = results.load(graded / "tp1" / f"{name}.json")
+    failures = [f"{c.id}: {c.status.value} {c.message}" for c in result.checks
+                if c.status.value != "PASS"]
+    return sorted(e.name for e in result.exercises if e.earned < e.points), failures
+
+
+def test_the_correct_base_loses_nothing(graded):
+    assert lost(graded, "passes_all") == ([], [])
+
+
+@pytest.mark.parametrize("name", sorted(MUTANTS))
 def test_the_mutant_loses_exactly_the_expected_exercises(graded, name):
-    result = results.load(graded / "tp1" / f"{Path(name).stem}.json")
-    lost = sorted(e.name for e in result.exercises if e.earned < e.points)
-    assert lost == sorted(EXPECTED[name]), [
-        f"{c.id}: {c.status.value} {c.message}" for c in result.checks if c.status.value != "PASS"]
+    exercises, failures = lost(graded, name)
+    assert exercises == sorted(MUTANTS[name].loses), failures

@@ -1,0 +1,207 @@
+# ruff: noqa: E501  (the edits are exact source lines; wrapping them would hide what changes)
+"""TP1 mutants: a correct solution (passes_all.py) with one realistic bug each.
+
+Each entry: the bug in Spanish (the docstring of the generated file), exact find-and-replace
+edits applied to ``tests/fixtures/tp1/passes_all.py``, and the exercises that must lose points:
+the bug's own, plus the student's MLP, train or xor when the student's own code calls the buggy
+function. Every other exercise must keep its full points.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Mutant(NamedTuple):
+    bug: str
+    edits: list[tuple[str, str]]
+    loses: list[str]
+
+
+MUTANTS: dict[str, Mutant] = {
+    'fails_linear_db_mean': Mutant(
+        'linear_backward promedia db sobre el batch en vez de sumarlo.',
+        [
+            ('    db = dout.sum(axis=0)\n',
+             '    db = dout.mean(axis=0)\n'),
+        ],
+        ['linear', 'mlp']),
+    'fails_linear_dW_transposed': Mutant(
+        'linear_backward devuelve dW transpuesto (M, D).',
+        [
+            ('    dW = x.T @ dout\n',
+             '    dW = dout.T @ x\n'),
+        ],
+        ['linear', 'mlp', 'train', 'xor']),
+    'fails_linear_float32': Mutant(
+        'linear_forward pasa todo a float32.',
+        [
+            ('    out = x @ W + b\n    return out, (x, W)\n',
+             '    x, W, b = x.astype(np.float32), W.astype(np.float32), b.astype(np.float32)\n    out = x @ W + b\n    return out, (x, W)\n'),
+        ],
+        ['linear', 'mlp']),
+    'fails_relu_grad_at_input_sign': Mutant(
+        'relu_backward multiplica por el signo de x (da -dout si x < 0).',
+        [
+            ('    return dout * (x > 0)\n',
+             '    return dout * np.sign(x)\n'),
+        ],
+        ['mlp', 'relu']),
+    'fails_relu_mutates_input': Mutant(
+        'relu_forward anula los negativos de x en el lugar.',
+        [
+            ('    out = np.maximum(x, 0)\n    return out, x\n',
+             '    x[x < 0] = 0\n    out = x\n    return out, x\n'),
+        ],
+        ['relu']),
+    'fails_leaky_relu_alpha_ignored': Mutant(
+        'leaky_relu usa siempre 0.01, ignora alpha.',
+        [
+            ('    out = np.where(x > 0, x, alpha * x)\n',
+             '    out = np.where(x > 0, x, 0.01 * x)\n'),
+            ('    return np.where(x > 0, dout, alpha * dout)\n',
+             '    return np.where(x > 0, dout, 0.01 * dout)\n'),
+        ],
+        ['leaky_relu']),
+    'fails_sigmoid_unstable': Mutant(
+        'sigmoid_forward calcula exp(x) / (1 + exp(x)): nan para x grande.',
+        [
+            ('def sigmoid_forward(x):\n    out = _sigmoid(x)\n',
+             'def sigmoid_forward(x):\n    out = np.exp(x) / (1 + np.exp(x))\n'),
+        ],
+        ['sigmoid']),
+    'fails_tanh_grad_uses_input': Mutant(
+        'tanh_backward usa la entrada: dout * (1 - x**2).',
+        [
+            ('    out = np.tanh(x)\n    return out, out\n',
+             '    out = np.tanh(x)\n    return out, x\n'),
+            ('    t = cache\n    return dout * (1 - t ** 2)\n',
+             '    x = cache\n    return dout * (1 - x ** 2)\n'),
+        ],
+        ['mlp', 'tanh']),
+    'fails_softmax_no_max_shift': Mutant(
+        'softmax no resta el máximo: nan con logits de magnitud 1e3.',
+        [
+            ('    shifted = scores - scores.max(axis=-1, keepdims=True)\n',
+             '    shifted = scores\n'),
+        ],
+        ['softmax']),
+    'fails_softmax_wrong_axis': Mutant(
+        'softmax normaliza sobre el eje 0 (columnas).',
+        [
+            ('    shifted = scores - scores.max(axis=-1, keepdims=True)\n    e = np.exp(shifted)\n    return e / e.sum(axis=-1, keepdims=True)\n',
+             '    shifted = scores - scores.max(axis=0, keepdims=True)\n    e = np.exp(shifted)\n    return e / e.sum(axis=0, keepdims=True)\n'),
+        ],
+        ['softmax']),
+    'fails_cross_entropy_sum_not_mean': Mutant(
+        'softmax_cross_entropy suma sobre el batch en vez de promediar.',
+        [
+            ('    loss = -log_probs[np.arange(n), y].mean()\n',
+             '    loss = -log_probs[np.arange(n), y].sum()\n'),
+            ('    return float(loss), dscores / n\n',
+             '    return float(loss), dscores\n'),
+        ],
+        ['cross_entropy', 'mlp']),
+    'fails_bce_naive_log': Mutant(
+        'bce_with_logits calcula log(sigmoid(z)): inf con logits de magnitud 1e3.',
+        [
+            ('    loss = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))\n',
+             '    p = _sigmoid(z)\n    loss = -(y * np.log(p) + (1 - y) * np.log(1 - p))\n'),
+        ],
+        ['bce']),
+    'fails_mse_sum': Mutant(
+        'mse_loss suma los errores en vez de promediarlos.',
+        [
+            ('    return float(np.mean(diff ** 2)), 2 * diff / diff.size\n',
+             '    return float(np.sum(diff ** 2)), 2 * diff\n'),
+        ],
+        ['mse']),
+    'fails_mse_grad_missing_2': Mutant(
+        'mse_loss olvida el factor 2 del gradiente.',
+        [
+            ('    return float(np.mean(diff ** 2)), 2 * diff / diff.size\n',
+             '    return float(np.mean(diff ** 2)), diff / diff.size\n'),
+        ],
+        ['mse']),
+    'fails_sgd_mutates_w': Mutant(
+        'sgd actualiza w en el lugar (w -= ...) y lo devuelve.',
+        [
+            ('    next_w = w - config["learning_rate"] * dw\n    return next_w, config\n',
+             '    w -= config["learning_rate"] * dw\n    return w, config\n'),
+        ],
+        ['sgd']),
+    'fails_momentum_velocity_not_stored': Mutant(
+        'sgd_momentum no guarda la velocidad en config.',
+        [
+            ('    config["velocity"] = v\n',
+             ''),
+        ],
+        ['momentum', 'train']),
+    'fails_rmsprop_eps_inside_sqrt': Mutant(
+        'rmsprop suma epsilon dentro de la raíz.',
+        [
+            ('np.sqrt(cache) + config["epsilon"]',
+             'np.sqrt(cache + config["epsilon"])'),
+        ],
+        ['rmsprop', 'train']),
+    'fails_adam_no_bias_correction': Mutant(
+        'adam no corrige el sesgo de m y v.',
+        [
+            ('    m_hat = config["m"] / (1 - b1 ** t)\n    v_hat = config["v"] / (1 - b2 ** t)\n',
+             '    m_hat = config["m"]\n    v_hat = config["v"]\n'),
+        ],
+        ['adam', 'train']),
+    'fails_adam_t_not_incremented_first': Mutant(
+        'adam incrementa t después de la corrección de sesgo.',
+        [
+            ('    config["t"] += 1\n    t, b1, b2 = config["t"], config["beta1"], config["beta2"]\n',
+             '    t, b1, b2 = config["t"], config["beta1"], config["beta2"]\n'),
+            ('    next_w = w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])\n    return next_w, config\n',
+             '    next_w = w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])\n    config["t"] += 1\n    return next_w, config\n'),
+        ],
+        ['adam', 'train']),
+    'fails_mlp_xavier_init': Mutant(
+        'MLP inicializa con Xavier/Glorot N(0, 2/(fan_in + fan_out)) en vez de He.',
+        [
+            ('rng.normal(0.0, np.sqrt(2.0 / fan_in), size=(fan_in, fan_out))',
+             'rng.normal(0.0, np.sqrt(2.0 / (fan_in + fan_out)), size=(fan_in, fan_out))'),
+        ],
+        ['mlp']),
+    'fails_mlp_activation_after_last': Mutant(
+        'MLP aplica la activación también después de la última capa.',
+        [
+            ('            if i < self.num_layers:\n                h, act_cache = act_forward(h)\n',
+             '            h, act_cache = act_forward(h)\n'),
+            ('            if i < self.num_layers:\n                dh = act_backward(dh, act_cache)\n',
+             '            dh = act_backward(dh, act_cache)\n'),
+        ],
+        ['mlp', 'train']),
+    'fails_train_no_shuffle': Mutant(
+        'train recorre los datos siempre en el mismo orden (no baraja).',
+        [
+            ('        order = rng.permutation(n)\n',
+             '        order = np.arange(n)\n'),
+        ],
+        ['train']),
+    'fails_train_optimizer_state_reset': Mutant(
+        'train crea un config nuevo en cada paso: pierde el estado del optimizador.',
+        [
+            ('                model.params[k], configs[k] = update(model.params[k], grads[k], configs[k])\n',
+             '                model.params[k], _ = update(model.params[k], grads[k],\n                                            {"learning_rate": learning_rate})\n'),
+        ],
+        ['train']),
+    'fails_train_params_not_updated': Mutant(
+        'train guarda el paso en una variable local: model.params no cambia.',
+        [
+            ('                model.params[k], configs[k] = update(model.params[k], grads[k], configs[k])\n',
+             '                w = model.params[k]\n                w, configs[k] = update(w, grads[k], configs[k])\n'),
+        ],
+        ['train']),
+    'fails_xor_returns_untrained': Mutant(
+        'xor_network devuelve los parámetros iniciales, sin entrenar.',
+        [
+            ('        params = _xor_attempt(rng)\n',
+             '        params = _xor_attempt(rng, steps=0)\n'),
+        ],
+        ['xor']),
+}
