@@ -185,11 +185,14 @@ class SubprocessBackend(Backend):
                 args += ["--ro-bind", path, path]
         for path in _SYSTEM_FILES:
             args += ["--ro-bind-try", path, path]
+        # The private /tmp first: a Python installed under /tmp (a CI clone's virtualenv) is then
+        # bound on top of it instead of being hidden by it.
+        args += ["--tmpfs", "/tmp"]
         for path in _python_dirs():
             args += ["--ro-bind", path, path]
         args += ["--ro-bind", str(self._runtime), _SANDBOX_RUNTIME,
                  "--bind", str(workdir), _SANDBOX_WORKDIR,
-                 "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+                 "--proc", "/proc", "--dev", "/dev",
                  "--chdir", _SANDBOX_WORKDIR, "--"]
         args += worker_command(sys.executable, _SANDBOX_RUNTIME)
         return args, f"{_SANDBOX_WORKDIR}/{filename}"

@@ -188,6 +188,19 @@ def test_bwrap_hides_the_course_repository_and_runs_unprivileged():
 
 
 @needs_bwrap
+def test_python_installed_under_tmp_stays_visible(tmp_path, monkeypatch):
+    # A virtualenv in /tmp (a fresh CI clone) was hidden by the sandbox's private /tmp.
+    (tmp_path / "marker.txt").write_text("")
+    dirs = sandbox_subprocess._python_dirs()
+    monkeypatch.setattr(sandbox_subprocess, "_python_dirs", lambda: [*dirs, str(tmp_path)])
+    s = Session(SubprocessBackend(isolation="bwrap"), ZOO, "zoo", Limits(call_timeout_s=5))
+    try:
+        assert s.module().can_see(str(tmp_path / "marker.txt"))
+    finally:
+        s.close()
+
+
+@needs_bwrap
 def test_bwrap_has_no_network():
     s = Session(SubprocessBackend(isolation="bwrap"), ZOO, "zoo", Limits(call_timeout_s=5))
     try:
