@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import io
 import os
+import re
 import sys
 import tempfile
 import time
@@ -28,6 +29,9 @@ from .compare import CheckFailure
 from .course import Assignment
 from .errors import ConfigError, StudentError, WorkerError
 from .results import CheckResult, Status
+
+
+_COPY_PATH = re.compile(r'File "[^"]*/([^/"]+\.py)"')
 
 
 class StudentProvider(Protocol):
@@ -54,7 +58,8 @@ def student_message(exc: StudentError, module_name: str) -> str:
         return f"{module_name} no define {name!r}"
     message = f"el código lanzó {exc.type_name}: {exc.message}"
     if exc.student_traceback:
-        message += "\n" + exc.student_traceback.rstrip()
+        # The file ran from a private copy (/sandbox/tp1.py, a temp dir): name it as the student does.
+        message += "\n" + _COPY_PATH.sub(r'File "\1"', exc.student_traceback.rstrip())
     return message
 
 
@@ -157,7 +162,7 @@ class GradingPlugin:
     def pytest_runtest_call(self, item: pytest.Item) -> Any:
         if self.timed is None:
             return (yield)
-        with self.timed(self.provider.call_timeout_s * 6):
+        with self.timed(self.provider.call_timeout_s * 2):
             return (yield)
 
     @pytest.hookimpl(wrapper=True)

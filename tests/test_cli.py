@@ -125,3 +125,14 @@ def test_gradebook_of_a_missing_folder_is_a_clear_error(runner, mini_course, mon
 def test_version(runner):
     result = runner.invoke(main, ["--version"])
     assert result.exit_code == 0 and "grader, version" in result.output
+
+
+def test_check_inprocess_gives_the_same_verdicts_and_stops_loops(runner, mini_course, monkeypatch):
+    monkeypatch.chdir(mini_course)
+    passing = runner.invoke(main, ["check", "tp1", "students/passes_all.py", "--backend",
+                                   "inprocess"])
+    looping = runner.invoke(main, ["check", "tp1", "students/infinite_loop.py", "--backend",
+                                   "inprocess"])
+    assert passing.exit_code == 0, passing.output
+    assert looping.exit_code == 1
+    assert "TIMEOUT test_loop" in looping.output

@@ -24,3 +24,23 @@ def test_two_assignments_with_the_same_check_file_names_run_their_own_checks(min
         report = check_file("tp1", course / "students" / "passes_all.py")
         assert {c.exercise for c in report.checks} == {exercise, "loop"}
         assert report.passed
+
+
+def test_student_tracebacks_name_the_file_not_the_sandbox_copy():
+    from grader.errors import StudentError
+    from grader.harness import student_message
+
+    error = StudentError("ValueError", "malo",
+                         '  File "/sandbox/tp1.py", line 3, in relu_forward\n    raise ValueError\n')
+    message = student_message(error, "tp1.py")
+    assert message.startswith("el código lanzó ValueError: malo")
+    assert 'File "tp1.py", line 3, in relu_forward' in message
+    assert "/sandbox" not in message
+
+
+def test_a_missing_function_is_named():
+    from grader.errors import StudentError
+    from grader.harness import student_message
+
+    error = StudentError("AttributeError", "module 'tp1' has no attribute 'relu_forward'")
+    assert student_message(error, "tp1.py") == "tp1.py no define 'relu_forward'"
