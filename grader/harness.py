@@ -30,7 +30,6 @@ from .course import Assignment
 from .errors import ConfigError, StudentError, WorkerError
 from .results import CheckResult, Status
 
-
 _COPY_PATH = re.compile(r'File "[^"]*/([^/"]+\.py)"')
 
 
