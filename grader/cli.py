@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import os
 import sys
 import warnings
@@ -16,6 +17,19 @@ from .errors import GraderError
 from .results import Status
 
 STATUS_MARK = {True: "[green]✔[/green]", False: "[red]✘[/red]"}
+
+
+class ExitCode(enum.IntEnum):
+    """How a ``grader`` command ends."""
+
+    OK = 0
+    """Everything passed (check, selftest) or was graded (grade)."""
+    FAILED = 1
+    """Some check failed, or some submission got no result; or a course/grading error."""
+    USAGE = 2
+    """Bad command-line input: a missing file or folder, an unknown option."""
+    INTERRUPTED = 130
+    """Ctrl-C: what was already graded is kept."""
 
 
 def _console(err: bool = False) -> Console:
@@ -64,7 +78,7 @@ def check(tp: str, file: Path, checks_dir: Path | None, backend: str) -> None:
 
     report = check_file(tp, file, checks_dir=checks_dir, backend=backend)
     render_check(report, _console())
-    sys.exit(0 if report.passed else 1)
+    sys.exit(ExitCode.OK if report.passed else ExitCode.FAILED)
 
 
 def render_check(report: object, console: Console) -> None:
@@ -162,13 +176,13 @@ def grade(tp: str, submissions: Path, out: Path, jobs: int | None, backend: str,
         except KeyboardInterrupt:
             console.print(f"\n[yellow]Interrumpido.[/yellow] Los resultados ya escritos en {out} "
                           "se conservan; volvé a correr el mismo comando para seguir.")
-            sys.exit(130)
+            sys.exit(ExitCode.INTERRUPTED)
     console.print(f"\n{summary.total} entregas: {summary.graded} calificadas ahora, "
                   f"{summary.reused} ya estaban, {len(summary.failed)} sin resultado, "
                   f"{len(summary.skipped)} entradas omitidas. Resultados en {out / tp}.")
     for failure in summary.failed:
         console.print(f"[red]sin resultado[/red] {failure}")
-    sys.exit(1 if summary.failed else 0)
+    sys.exit(ExitCode.FAILED if summary.failed else ExitCode.OK)
 
 
 @main.command()
@@ -225,7 +239,7 @@ def selftest(tp: str, course: Path | None, backend: str) -> None:
                       f"(se esperaba {outcome.expected:.2f})")
         for failure in outcome.failures[:10]:
             console.print(f"    {failure}", markup=False)
-    sys.exit(0 if all(o.ok for o in outcomes) else 1)
+    sys.exit(ExitCode.OK if all(o.ok for o in outcomes) else ExitCode.FAILED)
 
 
 if __name__ == "__main__":
