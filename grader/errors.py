@@ -6,6 +6,7 @@ One root, subclassing the nearest builtin where one fits::
     ├── ConfigError (ValueError)            a course or assignment file is invalid (names the key)
     ├── SubmissionError (ValueError)        a submission cannot be read or converted
     ├── UsageError                          bad command-line input; carries exit_code 2
+    ├── SandboxUnavailable (RuntimeError)   the requested isolation is not installed here
     └── WorkerError (RuntimeError)          the sandboxed worker failed during a call
         ├── WorkerTimeout                   a call ran past its deadline          -> TIMEOUT
         ├── WorkerCrash                     the worker process died               -> CRASH
@@ -39,6 +40,10 @@ class UsageError(GraderError):
     """Bad command-line input."""
 
     exit_code = 2
+
+
+class SandboxUnavailable(GraderError, RuntimeError):
+    """The requested isolation (bubblewrap, Docker) is not available on this machine."""
 
 
 class WorkerError(GraderError, RuntimeError):

@@ -23,6 +23,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from ..errors import SandboxUnavailable
 from .base import Backend, Channel, Limits, die_with_parent, runtime_dir, worker_command
 
 _SANDBOX_WORKDIR = "/sandbox"
@@ -139,7 +140,7 @@ class SubprocessBackend(Backend):
             raise ValueError(f"isolation debe ser auto, bwrap o none; llegó {isolation!r}")
         self._bwrap = bwrap_path() if isolation != "none" else None
         if isolation == "bwrap" and self._bwrap is None:
-            raise RuntimeError("se pidió aislamiento con bubblewrap, pero 'bwrap' no está instalado "
+            raise SandboxUnavailable("se pidió aislamiento con bubblewrap, pero 'bwrap' no está instalado "
                                "(Debian/Ubuntu: apt-get install bubblewrap)")
         self.isolated = self._bwrap is not None
         if isolation == "auto" and not self.isolated:
