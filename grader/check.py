@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import scoring, static
+from . import scoring
 from .course import Assignment, Course, find_course, load_assignment, load_course
 from .errors import SubmissionError, UsageError
-from .harness import GradingPlugin, run_checks
+from .harness import run_on_module
 from .reference import EXPECTED_FILE, ReplayReference, load_reference
 from .results import CheckResult, ExerciseScore
 from .sandbox.base import Limits
-from .sandbox.inprocess import InprocessStudent
+from .sandbox.subprocess import SubprocessBackend
 from .submissions import module_source
 
 
@@ -84,30 +84,13 @@ def check_file(tp: str, file: Path, *, checks_dir: Path | None = None,
             module_file.write_text(module_source(file), encoding="utf-8")
         except SubmissionError as exc:
             return _report(assignment, file, [], str(exc), source)
-        forbidden = static.forbidden_uses(
-            module_file.read_text(encoding="utf-8"),
-            [f for e in assignment.exercises if e.numpy_only for f in e.functions],
-            assignment.forbidden_modules)
-        if backend == "inprocess":
-            provider: Any = InprocessStudent(module_file, assignment.module, limits)
-            timed = provider.timed
-        else:
-            from .remote import Session
-            from .sandbox.subprocess import SubprocessBackend
-
-            # On the student's own machine the point is a separate process (an infinite loop or
-            # os._exit cannot take the checks down), not isolation from their own files.
-            provider = Session(SubprocessBackend(isolation="none"), module_file,
-                               assignment.module, limits)
-            timed = None
-        plugin = GradingPlugin(assignment=assignment, provider=provider, reference=reference,
-                               public_files=set(assignment.public_checks), forbidden=forbidden,
-                               timed=timed)
-        try:
-            checks = run_checks(list(assignment.public_checks), plugin, rootdir=assignment.root)
-        finally:
-            provider.close()
-    return _report(assignment, file, checks, plugin.load_error, source)
+        # On the student's own machine the point of a separate process is that an infinite loop
+        # or os._exit cannot take the checks down, not isolation from their own files.
+        run = run_on_module(
+            assignment, module_file, reference, list(assignment.public_checks),
+            backend=None if backend == "inprocess" else SubprocessBackend(isolation="none"),
+            limits=limits)
+    return _report(assignment, file, run.checks, run.load_error, source)
 
 
 def _report(assignment: Assignment, file: Path, checks: list[CheckResult], load_error: str,

@@ -26,14 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__, report, results, scoring, static
-from .course import Assignment, Course, TPEntry, load_assignment, load_course
+from . import __version__, report, results, scoring
+from .course import Course, TPEntry, load_assignment, load_course
 from .errors import ConfigError, SubmissionError, UsageError
-from .harness import GradingPlugin, run_checks
+from .harness import run_on_module
 from .reference import load_reference
 from .results import SubmissionResult
 from .sandbox.base import Limits, die_with_parent
-from .sandbox.inprocess import InprocessStudent
 from .submissions import Submission, discover, module_source, safe_name
 
 BACKENDS = ("subprocess", "inprocess")
@@ -95,12 +94,12 @@ def grade_submission(course: Course, tp: str, path: Path, *, student: str,
         except SubmissionError as exc:
             load_error = str(exc)
         else:
-            forbidden = static.forbidden_uses(
-                module_file.read_text(encoding="utf-8"),
-                [f for e in assignment.exercises if e.numpy_only for f in e.functions],
-                assignment.forbidden_modules)
-            checks, load_error, environment = _run(assignment, module_file, reference, limits,
-                                                   backend, forbidden, course)
+            run = run_on_module(
+                assignment, module_file, reference,
+                [*assignment.public_checks, *assignment.hidden_checks],
+                backend=None if backend == "inprocess" else make_backend(backend), limits=limits,
+                seed_key=course.name)
+            checks, load_error, environment = run.checks, run.load_error, run.environment
     exercises = scoring.score_checks(checks, assignment.exercises)
     earned, possible, score = scoring.tp_score(exercises, scale_max=course.scale_max,
                                                decimals=course.decimals)
@@ -111,33 +110,6 @@ def grade_submission(course: Course, tp: str, path: Path, *, student: str,
         exercises=exercises, earned=earned, possible=possible, score=score,
         load_error=load_error, notes=list(notes), environment=environment,
         started_at=started_at, duration_s=round(time.monotonic() - started, 3))
-
-
-def _run(assignment: Assignment, module_file: Path, reference: Any, limits: Limits,
-         backend_name: str, forbidden: dict[str, list[str]],
-         course: Course) -> tuple[list[results.CheckResult], str, dict[str, Any]]:
-    if backend_name == "inprocess":
-        provider: Any = InprocessStudent(module_file, assignment.module, limits)
-        environment: dict[str, Any] = {"backend": "inprocess", "isolated": False}
-        timed = provider.timed
-    else:
-        from .remote import Session
-
-        backend = make_backend(backend_name)
-        provider = Session(backend, module_file, assignment.module, limits)
-        environment = backend.describe()
-        timed = None
-    plugin = GradingPlugin(assignment=assignment, provider=provider, reference=reference,
-                           public_files=set(assignment.public_checks), forbidden=forbidden,
-                           seed_key=course.name, timed=timed)
-    try:
-        checks = run_checks([*assignment.public_checks, *assignment.hidden_checks], plugin,
-                            rootdir=assignment.root)
-    finally:
-        provider.close()
-    environment.update({f"worker_{k}": v for k, v in provider.environment.items()})
-    environment["worker_restarts"] = getattr(provider, "restarts", 0)
-    return checks, plugin.load_error, environment
 
 
 # --- batches ---------------------------------------------------------------------------------

@@ -19,16 +19,21 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import pytest
 
+from . import static
 from .compare import CheckFailure
 from .course import Assignment
 from .errors import ConfigError, StudentError, WorkerError
+from .remote import Session
 from .results import CheckResult, Status
+from .sandbox.base import Backend, Limits
+from .sandbox.inprocess import InprocessStudent
 
 _COPY_PATH = re.compile(r'File "[^"]*/([^/"]+\.py)"')
 
@@ -187,6 +192,47 @@ class GradingPlugin:
             record.duration_s = round(time.monotonic() - self._started.pop(item.nodeid), 4)
             self.results.append(self._pending.pop(item.nodeid))
         return report
+
+
+@dataclass
+class CheckRun:
+    checks: list[CheckResult]
+    load_error: str
+    """Why the student's module did not import (empty when it did)."""
+    environment: dict[str, Any]
+    """The backend and what the worker reported about itself (versions, restarts)."""
+
+
+def run_on_module(assignment: Assignment, module_file: Path, reference: Any, files: list[Path], *,
+                  backend: Backend | None, limits: Limits, seed_key: str = "") -> CheckRun:
+    """Runs check ``files`` against the module ``module_file``.
+
+    Args:
+        backend: where student code runs; ``None`` means in this process (``inprocess``).
+        seed_key: mixed into every check's ``rng`` seed.
+    """
+    forbidden = static.forbidden_uses(
+        module_file.read_text(encoding="utf-8"),
+        [f for e in assignment.exercises if e.numpy_only for f in e.functions],
+        assignment.forbidden_modules)
+    provider: InprocessStudent | Session
+    if backend is None:
+        provider = InprocessStudent(module_file, assignment.module, limits)
+        environment: dict[str, Any] = {"backend": "inprocess", "isolated": False}
+    else:
+        provider = Session(backend, module_file, assignment.module, limits)
+        environment = backend.describe()
+    plugin = GradingPlugin(
+        assignment=assignment, provider=provider, reference=reference,
+        public_files=set(assignment.public_checks), forbidden=forbidden, seed_key=seed_key,
+        timed=provider.timed if isinstance(provider, InprocessStudent) else None)
+    try:
+        checks = run_checks(files, plugin, rootdir=assignment.root)
+    finally:
+        provider.close()
+    environment.update({f"worker_{k}": v for k, v in provider.environment.items()})
+    environment["worker_restarts"] = provider.restarts
+    return CheckRun(checks, plugin.load_error, environment)
 
 
 def run_checks(files: list[Path], plugin: GradingPlugin, *, rootdir: Path) -> list[CheckResult]:

@@ -25,10 +25,9 @@ from pathlib import Path
 from . import __version__
 from .course import Course, load_assignment
 from .errors import ConfigError, UsageError
-from .harness import GradingPlugin, run_checks
+from .harness import run_on_module
 from .reference import EXPECTED_FILE, RecordingReference, load_reference
 from .results import Status
-from .sandbox.inprocess import InprocessStudent
 
 _README = """# {title}
 
@@ -94,13 +93,9 @@ def release(course: Course, tp: str, out: Path, *, force: bool = False) -> Path:
         shutil.rmtree(out)
     reference_file = entry.reference / f"{assignment.module}.py"
     recording = RecordingReference(load_reference(entry.reference, assignment.module))
-    provider = InprocessStudent(reference_file, assignment.module,
-                                course.limits_for(assignment))
-    plugin = GradingPlugin(assignment=assignment, provider=provider, reference=recording,
-                           public_files=set(assignment.public_checks), forbidden={},
-                           timed=provider.timed)
-    checks = run_checks(list(assignment.public_checks), plugin, rootdir=assignment.root)
-    failing = [f"{c.id}: {c.message}" for c in checks if c.status is not Status.PASS]
+    run = run_on_module(assignment, reference_file, recording, list(assignment.public_checks),
+                        backend=None, limits=course.limits_for(assignment))
+    failing = [f"{c.id}: {c.message}" for c in run.checks if c.status is not Status.PASS]
     if failing:
         raise ConfigError("las comprobaciones públicas no pasan con la solución de referencia:\n"
                           + "\n".join(failing))
