@@ -29,7 +29,7 @@ import pytest
 from . import static
 from .compare import CheckFailure
 from .course import Assignment
-from .errors import ConfigError, StudentError, WorkerError
+from .errors import ConfigError, GraderError, SandboxUnavailable, StudentError, WorkerError
 from .remote import Session
 from .results import CheckResult, Status
 from .sandbox.base import Backend, Limits
@@ -108,6 +108,8 @@ class GradingPlugin:
         self.results: list[CheckResult] = []
         self.problems: list[str] = []
         self.load_error = ""
+        self.fatal: GraderError | None = None
+        """Set when grading cannot go on at all: the sandbox does not start, or a bug of ours."""
         self._pending: dict[str, CheckResult] = {}
         self._started: dict[str, float] = {}
 
@@ -150,6 +152,9 @@ class GradingPlugin:
         except StudentError as exc:
             self.load_error = student_message(exc, f"{self.assignment.module}.py")
             raise
+        except SandboxUnavailable as exc:
+            self.fatal = exc
+            pytest.exit(str(exc), returncode=pytest.ExitCode.INTERNAL_ERROR)
 
     @pytest.fixture
     def reference(self) -> Any:
@@ -184,6 +189,12 @@ class GradingPlugin:
             self._started[item.nodeid] = time.monotonic()
         if record.status is Status.PASS:
             if call.excinfo is not None and report.failed:
+                if _raised_inside_grader(call.excinfo.tb) and not isinstance(
+                        call.excinfo.value, (AssertionError, StudentError, WorkerError)):
+                    # A bug of ours must never become a student's FAIL: stop, grade nothing.
+                    self.fatal = GraderError(f"error interno del calificador en {item.nodeid}: "
+                                             f"{call.excinfo.typename}: {call.excinfo.value}")
+                    item.session.shouldstop = str(self.fatal)
                 record.status, record.message = classify(call.excinfo.value, self.assignment.module + ".py")
             elif report.skipped:
                 record.status, record.message = Status.FAIL, "comprobación omitida"
@@ -201,6 +212,21 @@ class CheckRun:
     """Why the student's module did not import (empty when it did)."""
     environment: dict[str, Any]
     """The backend and what the worker reported about itself (versions, restarts)."""
+
+
+_PACKAGE = Path(__file__).resolve().parent
+# compare.py works on whatever the student returned: its exceptions are about the student's values.
+_STUDENT_FACING = {_PACKAGE / "compare.py"}
+
+
+def _raised_inside_grader(tb: Any) -> bool:
+    """Whether the innermost frame of a traceback is the grader's own machinery."""
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return False
+    path = Path(tb.tb_frame.f_code.co_filename).resolve()
+    return path.is_relative_to(_PACKAGE) and path not in _STUDENT_FACING
 
 
 def run_on_module(assignment: Assignment, module_file: Path, reference: Any, files: list[Path], *,
@@ -264,6 +290,8 @@ def run_checks(files: list[Path], plugin: GradingPlugin, *, rootdir: Path) -> li
             for name in set(sys.modules) - before:
                 if str(getattr(sys.modules[name], "__file__", "") or "").startswith(str(rootdir)):
                     del sys.modules[name]
+    if plugin.fatal is not None:
+        raise plugin.fatal
     if plugin.problems:
         raise ConfigError("comprobaciones mal definidas:\n" + "\n".join(plugin.problems))
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):

@@ -10,6 +10,7 @@ refuse to be used, with a clear message).
 
 from __future__ import annotations
 
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import numpy as np
 from . import protocol
 from .errors import (
     ProtocolError,
+    SandboxUnavailable,
     StudentError,
     WorkerCrash,
     WorkerError,
@@ -160,8 +162,14 @@ class Session:
     def _start(self) -> None:
         self.close()
         self.generation += 1
-        self._channel = self.backend.start(self.module_file, self.limits)
-        hello = self.request("hello")
+        try:
+            self._channel = self.backend.start(self.module_file, self.limits)
+            hello = self.request("hello")
+        except (WorkerError, OSError, subprocess.SubprocessError) as exc:
+            # No student code has run yet: this is the machine or the limits, never the student,
+            # and must not turn into a grade.
+            raise SandboxUnavailable(f"el worker no pudo arrancar ({exc}); revisá la instalación "
+                                     "y los límites [limits] del curso") from None
         if type(hello) is dict:
             self.environment = {str(k): v for k, v in hello.items() if type(v) in (str, int)}
 

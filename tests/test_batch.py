@@ -68,6 +68,15 @@ def test_a_second_run_grades_only_what_changed(mini_course):
     assert (summary.graded, summary.reused) == (1, 5)
 
 
+def test_a_sandbox_that_cannot_start_produces_no_grades(mini_course):
+    course = mini_course / "course.toml"
+    course.write_text(course.read_text() + "memory_mb = 1\n")
+    summary = grade_batch(course, "tp1", students(mini_course), mini_course / "res", jobs=2)
+    assert summary.graded == 0 and len(summary.failed) == 6
+    assert "el worker no pudo arrancar" in summary.failed[0]
+    assert not list((mini_course / "res" / "tp1").glob("*.json"))
+
+
 def test_inprocess_is_refused_for_grading(mini_course):
     with pytest.raises(UsageError, match="nunca para calificar"):
         grade_batch(mini_course / "course.toml", "tp1", students(mini_course),

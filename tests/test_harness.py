@@ -44,3 +44,17 @@ def test_a_missing_function_is_named():
 
     error = StudentError("AttributeError", "module 'tp1' has no attribute 'relu_forward'")
     assert student_message(error, "tp1.py") == "tp1.py no define 'relu_forward'"
+
+
+def test_a_bug_in_the_grader_stops_grading_instead_of_failing_the_student(mini_course,
+                                                                          monkeypatch):
+    import pytest
+
+    from grader import protocol
+    from grader.errors import GraderError
+
+    monkeypatch.chdir(mini_course)
+    # Any grader function called wrongly: a TypeError raised inside the grader's own code.
+    monkeypatch.setattr("grader.remote.Session.module", protocol.Encoder.encode)
+    with pytest.raises(GraderError, match="error interno del calificador"):
+        check_file("tp1", mini_course / "students" / "passes_all.py")
