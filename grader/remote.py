@@ -161,11 +161,18 @@ class Session:
 
     def _start(self) -> None:
         self.close()
+        if time.monotonic() >= self.deadline:
+            # The student's time is spent: a TIMEOUT, not a sandbox that cannot start.
+            raise WorkerTimeout("se agotó el tiempo total de la entrega "
+                                f"({self.limits.submission_timeout_s:g} s)")
         self.generation += 1
         try:
             self._channel = self.backend.start(self.module_file, self.limits)
             hello = self.request("hello")
         except (WorkerError, OSError, subprocess.SubprocessError) as exc:
+            if time.monotonic() >= self.deadline:
+                raise WorkerTimeout("se agotó el tiempo total de la entrega "
+                                    f"({self.limits.submission_timeout_s:g} s)") from None
             # No student code has run yet: this is the machine or the limits, never the student,
             # and must not turn into a grade.
             raise SandboxUnavailable(f"el worker no pudo arrancar ({exc}); revisá la instalación "
