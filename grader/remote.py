@@ -218,7 +218,8 @@ class Session:
         if now >= self.deadline:
             raise self._fail(WorkerTimeout, "se agotó el tiempo total de la entrega "
                              f"({self.limits.submission_timeout_s:g} s)")
-        timeout = min(self.call_timeout_s, self.deadline - now)
+        limit = self.limits.import_timeout_s if op == "load" else self.call_timeout_s
+        timeout = min(limit, self.deadline - now)
         self._next_id += 1
         request_id = self._next_id
         payload = self._encoder.encode({"id": request_id, "op": op, **fields})

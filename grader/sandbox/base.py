@@ -31,6 +31,8 @@ class Limits:
 
     call_timeout_s: float = 10.0
     """Wall-clock limit of one call into student code (a check can raise it with ``timeout_s``)."""
+    import_timeout_s: float = 60.0
+    """Wall-clock limit for importing the student's module (``import torch`` alone takes seconds)."""
     submission_timeout_s: float = 600.0
     """Wall-clock limit for all the checks of one submission; later checks get TIMEOUT."""
     memory_mb: int = 4096

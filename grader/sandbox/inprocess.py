@@ -54,7 +54,7 @@ class InprocessStudent:
             module = importlib.util.module_from_spec(spec)
             sys.modules[name] = module
             try:
-                with self.timed(self.call_timeout_s), self.captured():
+                with self.timed(self.limits.import_timeout_s), self.captured():
                     spec.loader.exec_module(module)
             except WorkerTimeout:
                 raise

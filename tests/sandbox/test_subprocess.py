@@ -153,6 +153,15 @@ def test_the_whole_submission_has_a_deadline(backend):
         s.close()
 
 
+def test_importing_gets_its_own_longer_limit(backend):
+    slow = Path(__file__).parent.parent / "fixtures" / "worker" / "slow_import.py"
+    s = Session(backend, slow, "slow_import", Limits(call_timeout_s=0.5, import_timeout_s=10))
+    try:
+        assert s.module().ready() is True
+    finally:
+        s.close()
+
+
 def test_a_module_that_does_not_import_fails_every_time_with_its_error(tmp_path, backend):
     broken = tmp_path / "tp1.py"
     broken.write_text("x = 1\ndef f(:\n")
