@@ -65,6 +65,12 @@ class Assignment:
     starter: tuple[Path, ...]
     forbidden_modules: tuple[str, ...]
     limits: dict[str, Any] = field(default_factory=dict)
+    uses_torch: bool = False
+    """``torch = true``: the worker imports torch after the student's module, turns TF32 off and
+    seeds torch before every check, and reports the torch/CUDA versions and device."""
+    worker_helpers: Path | None = None
+    """Trusted helper module run inside the student's worker (the ``inworker`` fixture). It runs
+    next to student code and ships in the public bundle: it must hold nothing secret."""
 
     def exercise(self, name: str) -> Exercise:
         for exercise in self.exercises:
@@ -215,10 +221,20 @@ def load_assignment(root: Path) -> Assignment:
 
     limits = data.get("limits", {})
     Limits.from_mapping(limits, where=f"{where} [limits]")
+    uses_torch = head.get("torch", False)
+    if not isinstance(uses_torch, bool):
+        raise ConfigError(f"{where} [assignment].torch debe ser true o false (llegó {uses_torch!r})")
+    helpers = head.get("worker_helpers")
+    if helpers is not None:
+        if not isinstance(helpers, str) or not (root / helpers).is_file():
+            raise ConfigError(f"{where} [assignment].worker_helpers debe ser la ruta de un archivo "
+                              f".py existente (llegó {helpers!r})")
+        helpers = root / helpers
     return Assignment(
         name=_require(head, "name", str, f"{where} [assignment]"),
         title=str(head.get("title", "")),
         module=str(head.get("module", head.get("name"))), root=root,
         exercises=tuple(exercises), public_checks=paths("public_checks"),
         hidden_checks=paths("hidden_checks"), starter=paths("starter"),
-        forbidden_modules=tuple(head.get("forbidden_modules", [])), limits=limits)
+        forbidden_modules=tuple(head.get("forbidden_modules", [])), limits=limits,
+        uses_torch=uses_torch, worker_helpers=helpers)

@@ -2,8 +2,11 @@
 
 Checks are ordinary pytest tests in the trusted process. They reach the student's code through
 the ``student`` fixture (a proxy to the sandboxed worker, or the module itself in ``inprocess``
-mode), the course's solution through ``reference``, and draw inputs from ``rng``. Every check
-carries ``@pytest.mark.exercise(name, weight=1)``; a slow one ``@pytest.mark.timeout_s(s)``.
+mode), the course's solution through ``reference``, and draw inputs from ``rng``. ``inworker`` is
+the assignment's trusted helper module run inside the same worker (to build a DataLoader or find a
+model's layers there), ``device`` is where student code should run, and ``credit.award(f, msg)``
+gives a graded check a fraction of its points. Every check carries
+``@pytest.mark.exercise(name, weight=1)``; a slow one ``@pytest.mark.timeout_s(s)``.
 
 The plugin turns each test's outcome into a ``CheckResult`` with a status and a Spanish message.
 """
@@ -44,8 +47,31 @@ class StudentProvider(Protocol):
     call_timeout_s: float
     limits: Any
 
+    @property
+    def device(self) -> str: ...
     def module(self) -> Any: ...
+    def begin_check(self, seed: int) -> None: ...
+    def helpers(self) -> Any: ...
     def take_output(self) -> str: ...
+
+
+class Credit:
+    """The ``credit`` fixture: a check's share of points, for measured targets.
+
+    Example:
+        >>> credit.award(0.4, "exactitud 0.81: el objetivo es 0.90 (mínimo 0.75)")
+    """
+
+    def __init__(self) -> None:
+        self.fraction: float | None = None
+        self.message = ""
+
+    def award(self, fraction: float, message: str) -> None:
+        """Gives the check ``fraction`` (0 to 1) of its points; ``message`` says why, in Spanish."""
+        fraction = float(fraction)
+        if not 0.0 <= fraction <= 1.0:
+            raise ConfigError(f"credit.award espera una fracción entre 0 y 1; llegó {fraction}")
+        self.fraction, self.message = fraction, message
 
 
 class ForbiddenLibrary(CheckFailure):
@@ -111,6 +137,7 @@ class GradingPlugin:
         self.fatal: GraderError | None = None
         """Set when grading cannot go on at all: the sandbox does not start, or a bug of ours."""
         self._pending: dict[str, CheckResult] = {}
+        self._credits: dict[str, Credit] = {}
         self._started: dict[str, float] = {}
 
     # --- configuration -----------------------------------------------------------------------
@@ -148,7 +175,9 @@ class GradingPlugin:
         self.provider.call_timeout_s = float(timeout.args[0]) if timeout else (
             self.provider.limits.call_timeout_s)
         try:
-            return self.provider.module()
+            module = self.provider.module()
+            self.provider.begin_check(self._seed(request.node.name, "worker") % 2**63)
+            return module
         except StudentError as exc:
             self.load_error = student_message(exc, f"{self.assignment.module}.py")
             raise
@@ -157,13 +186,30 @@ class GradingPlugin:
             pytest.exit(str(exc), returncode=pytest.ExitCode.INTERNAL_ERROR)
 
     @pytest.fixture
+    def inworker(self, student: Any) -> Any:
+        return self.provider.helpers()
+
+    @pytest.fixture
+    def device(self, student: Any) -> str:
+        return self.provider.device
+
+    @pytest.fixture
+    def credit(self, request: pytest.FixtureRequest) -> Credit:
+        credit = Credit()
+        self._credits[request.node.nodeid] = credit
+        return credit
+
+    @pytest.fixture
     def reference(self) -> Any:
         return self.reference_module
 
     @pytest.fixture
     def rng(self, request: pytest.FixtureRequest) -> np.random.Generator:
-        digest = hashlib.sha256(f"{self.seed_key}:{request.node.name}".encode()).digest()
-        return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+        return np.random.default_rng(self._seed(request.node.name))
+
+    def _seed(self, check: str, purpose: str = "") -> int:
+        digest = hashlib.sha256(f"{self.seed_key}:{check}{purpose}".encode()).digest()
+        return int.from_bytes(digest[:8], "little")
 
     # --- outcomes ----------------------------------------------------------------------------
 
@@ -188,7 +234,12 @@ class GradingPlugin:
             self._pending[item.nodeid] = record
             self._started[item.nodeid] = time.monotonic()
         if record.status is Status.PASS:
-            if call.excinfo is not None and report.failed:
+            if call.excinfo is not None and report.failed and isinstance(call.excinfo.value,
+                                                                         ConfigError):
+                # The course's checks or files are wrong: nobody's grade, stop.
+                self.problems.append(f"{item.nodeid}: {call.excinfo.value}")
+                item.session.shouldstop = str(call.excinfo.value)
+            elif call.excinfo is not None and report.failed:
                 if _raised_inside_grader(call.excinfo.tb) and not isinstance(
                         call.excinfo.value, (AssertionError, StudentError, WorkerError)):
                     # A bug of ours must never become a student's FAIL: stop, grade nothing.
@@ -198,11 +249,21 @@ class GradingPlugin:
                 record.status, record.message = classify(call.excinfo.value, self.assignment.module + ".py")
             elif report.skipped:
                 record.status, record.message = Status.FAIL, "comprobación omitida"
+            elif call.when == "call" and item.nodeid in self._credits:
+                credit = self._credits.pop(item.nodeid)
+                if credit.fraction is None:
+                    self.problems.append(f"{item.nodeid} pide el fixture credit pero no llamó a "
+                                         "credit.award")
+                else:
+                    record.credit, record.message = credit.fraction, credit.message
+                    if credit.fraction < 1.0:
+                        record.status = Status.PARTIAL if credit.fraction > 0.0 else Status.FAIL
         if call.when == "teardown":
             record.output = self.provider.take_output()
             record.duration_s = round(time.monotonic() - self._started.pop(item.nodeid), 4)
             self.results.append(self._pending.pop(item.nodeid))
         return report
+
 
 
 @dataclass
@@ -242,11 +303,15 @@ def run_on_module(assignment: Assignment, module_file: Path, reference: Any, fil
         [f for e in assignment.exercises if e.numpy_only for f in e.functions],
         assignment.forbidden_modules)
     provider: InprocessStudent | Session
+    helpers = (assignment.worker_helpers.read_text(encoding="utf-8")
+               if assignment.worker_helpers is not None else None)
     if backend is None:
-        provider = InprocessStudent(module_file, assignment.module, limits)
+        provider = InprocessStudent(module_file, assignment.module, limits,
+                                    uses_torch=assignment.uses_torch, helpers_source=helpers)
         environment: dict[str, Any] = {"backend": "inprocess", "isolated": False}
     else:
-        provider = Session(backend, module_file, assignment.module, limits)
+        provider = Session(backend, module_file, assignment.module, limits,
+                           uses_torch=assignment.uses_torch, helpers_source=helpers)
         environment = backend.describe()
     plugin = GradingPlugin(
         assignment=assignment, provider=provider, reference=reference,

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import protocol
 from .errors import (
+    ConfigError,
     ProtocolError,
     SandboxUnavailable,
     StudentError,
@@ -109,10 +110,13 @@ class Session:
         module_file: the student's module as a ``.py`` file (notebooks already converted).
         module_name: the name to import it under (``"tp1"``).
         limits: resource limits; ``limits.submission_timeout_s`` starts counting now.
+        uses_torch: seed torch and turn TF32 off before every check (``begin_check``).
+        helpers_source: trusted code run in the worker on demand (``helpers()``).
     """
 
     def __init__(self, backend: Backend, module_file: Path, module_name: str,
-                 limits: Limits) -> None:
+                 limits: Limits, *, uses_torch: bool = False,
+                 helpers_source: str | None = None) -> None:
         self.backend = backend
         self.module_file = module_file
         self.module_name = module_name
@@ -122,8 +126,11 @@ class Session:
         self.generation = 0
         self.restarts = 0
         self.environment: dict[str, Any] = {}
+        self.uses_torch = uses_torch
+        self.helpers_source = helpers_source
         self._channel: Channel | None = None
         self._module: RemoteObject | None = None
+        self._helpers: RemoteObject | None = None
         self._load_error: StudentError | None = None
         self._next_id = 0
         self._output: list[str] = []
@@ -154,6 +161,32 @@ class Session:
                 raise ProtocolError("la carga del módulo no devolvió una referencia")
             self._module = module
         return self._module
+
+    def begin_check(self, seed: int) -> None:
+        """Resets the worker's random state (and TF32) so a check never depends on earlier ones."""
+        self.module()
+        info = self.request("seed", seed=seed, torch=self.uses_torch)
+        if type(info) is dict:
+            self.environment.update({str(k): v for k, v in info.items()
+                                     if type(v) in (str, int, bool)})
+
+    def helpers(self) -> RemoteObject:
+        """The assignment's worker helpers, run in the student's worker (started if needed)."""
+        if self.helpers_source is None:
+            raise ConfigError("esta consigna no declara [assignment].worker_helpers")
+        module = self.module()
+        if self._helpers is None or self._helpers._generation != module._generation:
+            helpers = self.request("define", name="grader_helpers", source=self.helpers_source)
+            if type(helpers) is not RemoteObject:
+                raise ProtocolError("la definición de los ayudantes no devolvió una referencia")
+            self._helpers = helpers
+        return self._helpers
+
+    @property
+    def device(self) -> str:
+        """Where checks ask student code to run: ``"cuda"`` only on a GPU the backend requested."""
+        wants_gpu = bool(self.backend.describe().get("gpus"))
+        return "cuda" if wants_gpu and self.environment.get("cuda_available") is True else "cpu"
 
     def _channel_module_path(self) -> str:
         assert self._channel is not None

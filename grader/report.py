@@ -11,6 +11,7 @@ from .results import CheckResult, Status, SubmissionResult
 
 STATUS_TEXT = {
     Status.PASS: "ok",
+    Status.PARTIAL: "parcial",
     Status.FAIL: "incorrecto",
     Status.ERROR: "error",
     Status.TIMEOUT: "tiempo agotado",

@@ -24,6 +24,8 @@ class Status(enum.StrEnum):
 
     PASS = "PASS"
     """The student's code did what the check expected."""
+    PARTIAL = "PARTIAL"
+    """A graded check (accuracy, error against a target) earned part of its points: ``credit``."""
     FAIL = "FAIL"
     """It returned something wrong (shape, dtype, value, structure) or broke a rule."""
     ERROR = "ERROR"
@@ -52,6 +54,8 @@ class CheckResult:
     output: str = ""
     """What student code printed during the check (capped)."""
     duration_s: float = 0.0
+    credit: float = 1.0
+    """Fraction of its share a PASS (1) or PARTIAL (between 0 and 1) check earns."""
     points: float = 0.0
     """Points earned; filled in by scoring."""
     max_points: float = 0.0

@@ -3,8 +3,9 @@
 An exercise earns its points when every one of its checks passes: a wrong exercise loses exactly
 its points, and a bug never costs points elsewhere. With ``partial_credit = true`` in
 ``assignment.toml`` the points are split over its checks by weight instead, and each check earns
-its share when it passes. A TP's score is ``scale_max * earned / possible`` (two decimals by default); the
-final grade is the weighted sum of TP scores, a missing TP counting 0.
+its share when it passes, or ``credit`` times its share when it is PARTIAL (a measured accuracy
+between a floor and a target). A TP's score is ``scale_max * earned / possible`` (two decimals by
+default); the final grade is the weighted sum of TP scores, a missing TP counting 0.
 """
 
 from __future__ import annotations
@@ -29,8 +30,12 @@ def score_checks(checks: list[CheckResult], exercises: Iterable[Exercise]) -> li
         earned = 0.0
         for check in own:
             check.max_points = exercise.points * check.weight / total_weight
-            passed = check.status is Status.PASS and (exercise.partial_credit or all_pass)
-            check.points = check.max_points if passed else 0.0
+            if check.status is Status.PASS and (exercise.partial_credit or all_pass):
+                check.points = check.max_points
+            elif check.status is Status.PARTIAL and exercise.partial_credit:
+                check.points = check.max_points * min(max(check.credit, 0.0), 1.0)
+            else:
+                check.points = 0.0
             earned += check.points
         scores.append(ExerciseScore(
             name=exercise.name, title=exercise.title, points=exercise.points,

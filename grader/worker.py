@@ -13,6 +13,11 @@ op         fields                           reply value
 =========  ===============================  ====================================================
 hello                                       versions of Python, numpy and (if imported) torch
 load       path, name                       a ref to the imported module
+define     name, source                     a ref to a module run from trusted ``source`` (the
+                                            assignment's worker helpers)
+seed       seed, torch                      seeds ``random``, numpy's global generator and, with
+                                            ``torch``, torch (TF32 off); returns what the worker
+                                            runs on (torch and CUDA versions, device)
 getattr    target, name                     the attribute (data, or a ref)
 setattr    target, name, value              None
 getitem    target, key                      the item
@@ -34,6 +39,7 @@ import os
 import platform
 import sys
 import traceback
+import types
 from typing import Any
 
 from . import protocol
@@ -135,6 +141,10 @@ class Worker:
             return self._hello()
         if op == "load":
             return self._load(request["path"], request["name"])
+        if op == "define":
+            return self._define(request["name"], request["source"])
+        if op == "seed":
+            return reset_random_state(request["seed"], torch=request["torch"])
         target: Any = request.get("target")
         if op == "getattr":
             return getattr(target, request["name"])
@@ -159,7 +169,7 @@ class Worker:
                 "pid": os.getpid(), "uid": os.getuid()}
         torch = sys.modules.get("torch")
         if torch is not None:
-            info["torch"] = torch.__version__
+            info["torch"] = str(torch.__version__)
         return info
 
     def _load(self, path: str, name: str) -> Any:
@@ -171,6 +181,12 @@ class Worker:
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
+        return module
+
+    def _define(self, name: str, source: str) -> Any:
+        module = types.ModuleType(name)
+        module.__file__ = f"<{name}>"
+        exec(compile(source, f"<{name}>", "exec"), module.__dict__)
         return module
 
     def _call(self, target: Any, args: list[Any], kwargs: dict[str, Any],
@@ -198,6 +214,36 @@ class Worker:
         if isinstance(exc, SyntaxError) and exc.lineno is not None:
             message = f"{exc.msg} (línea {exc.lineno})"
         return {"type": type(exc).__name__, "message": message[:2000], "traceback": text[:4000]}
+
+
+def reset_random_state(seed: int, *, torch: bool) -> dict[str, Any]:
+    """Same random state before every check, whatever ran before; exact float32 on CUDA."""
+    import random
+
+    import numpy
+
+    random.seed(seed)
+    numpy.random.seed(seed % 2**32)
+    info: dict[str, Any] = {}
+    if not torch:
+        return info
+    import torch as torch_module
+
+    torch_module.manual_seed(seed)
+    # TF32 trades precision for speed on Ampere and later GPUs; checks compare in float32.
+    torch_module.backends.cuda.matmul.allow_tf32 = False
+    torch_module.backends.cudnn.allow_tf32 = False
+    info = {"torch": str(torch_module.__version__), "cuda_available": torch_module.cuda.is_available(),
+            "torch_threads": torch_module.get_num_threads()}
+    if torch_module.cuda.is_available():
+        info["cuda"] = str(torch_module.version.cuda)
+        info["gpu"] = torch_module.cuda.get_device_name(0)
+        try:
+            with open("/proc/driver/nvidia/version", encoding="utf-8") as handle:
+                info["nvidia_driver"] = handle.readline().strip()[:200]
+        except OSError:
+            pass
+    return info
 
 
 def _mutable(value: Any) -> bool:

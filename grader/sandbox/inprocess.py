@@ -18,7 +18,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from ..errors import StudentError, WorkerTimeout
+from ..errors import ConfigError, StudentError, WorkerTimeout
+from ..worker import reset_random_state
 from .base import Limits
 
 
@@ -33,14 +34,19 @@ class InprocessStudent:
 
     isolated = False
 
-    def __init__(self, module_file: Path, module_name: str, limits: Limits) -> None:
+    def __init__(self, module_file: Path, module_name: str, limits: Limits, *,
+                 uses_torch: bool = False, helpers_source: str | None = None) -> None:
         self.module_file = module_file
         self.module_name = module_name
         self.limits = limits
         self.call_timeout_s = limits.call_timeout_s
         self.restarts = 0
         self.environment: dict[str, Any] = {"backend": "inprocess"}
+        self.uses_torch = uses_torch
+        self.helpers_source = helpers_source
+        self.device = "cpu"
         self._module: ModuleType | None = None
+        self._helpers: ModuleType | None = None
         self._load_error: StudentError | None = None
         self._output = io.StringIO()
 
@@ -63,6 +69,18 @@ class InprocessStudent:
                 raise self._load_error from None
             self._module = module
         return self._module
+
+    def begin_check(self, seed: int) -> None:
+        self.module()
+        self.environment.update(reset_random_state(seed, torch=self.uses_torch))
+
+    def helpers(self) -> ModuleType:
+        if self.helpers_source is None:
+            raise ConfigError("esta consigna no declara [assignment].worker_helpers")
+        if self._helpers is None:
+            self._helpers = ModuleType("grader_helpers")
+            exec(compile(self.helpers_source, "<grader_helpers>", "exec"), self._helpers.__dict__)
+        return self._helpers
 
     @contextlib.contextmanager
     def captured(self) -> Any:
