@@ -148,7 +148,7 @@ class Session:
         without restarting the worker: an import failure is deterministic).
         """
         if self._load_error is not None:
-            raise self._load_error
+            raise self._load_error.with_traceback(None)
         if self._module is None or self._channel is None:
             self._start()
             try:
@@ -169,6 +169,11 @@ class Session:
         if type(info) is dict:
             self.environment.update({str(k): v for k, v in info.items()
                                      if type(v) in (str, int, bool)})
+        if self.uses_torch and self._wants_gpu() and self.environment.get("cuda_available") is not True:
+            # Grading silently on the CPU would change timings and numerics: stop instead.
+            raise SandboxUnavailable(f"se pidió GPU ({self.backend.describe().get('gpus')}) pero "
+                                     "torch no ve CUDA dentro del worker; revisá el driver y "
+                                     "nvidia-container-toolkit, o calificá con --gpus none")
 
     def helpers(self) -> RemoteObject:
         """The assignment's worker helpers, run in the student's worker (started if needed)."""
@@ -185,8 +190,10 @@ class Session:
     @property
     def device(self) -> str:
         """Where checks ask student code to run: ``"cuda"`` only on a GPU the backend requested."""
-        wants_gpu = bool(self.backend.describe().get("gpus"))
-        return "cuda" if wants_gpu and self.environment.get("cuda_available") is True else "cpu"
+        return "cuda" if self._wants_gpu() and self.environment.get("cuda_available") is True else "cpu"
+
+    def _wants_gpu(self) -> bool:
+        return bool(self.backend.describe().get("gpus"))
 
     def _channel_module_path(self) -> str:
         assert self._channel is not None
@@ -199,17 +206,27 @@ class Session:
             raise WorkerTimeout("se agotó el tiempo total de la entrega "
                                 f"({self.limits.submission_timeout_s:g} s)")
         self.generation += 1
-        try:
-            self._channel = self.backend.start(self.module_file, self.limits)
-            hello = self.request("hello")
-        except (WorkerError, OSError, subprocess.SubprocessError) as exc:
-            if time.monotonic() >= self.deadline:
-                raise WorkerTimeout("se agotó el tiempo total de la entrega "
-                                    f"({self.limits.submission_timeout_s:g} s)") from None
+        problem = ""
+        for attempt in range(max(1, self.backend.start_attempts)):
+            if attempt:
+                time.sleep(min(2.0 * attempt, max(0.0, self.deadline - time.monotonic())))
+            channel = None
+            try:
+                channel = self._channel = self.backend.start(self.module_file, self.limits)
+                hello = self.request("hello")
+                break
+            except (WorkerError, OSError, subprocess.SubprocessError) as exc:
+                self.close()
+                detail = self.backend.startup_error(channel) if channel is not None else ""
+                problem = f"{exc} [{detail}]" if detail else str(exc)
+                if time.monotonic() >= self.deadline:
+                    raise WorkerTimeout("se agotó el tiempo total de la entrega "
+                                        f"({self.limits.submission_timeout_s:g} s)") from None
+        else:
             # No student code has run yet: this is the machine or the limits, never the student,
             # and must not turn into a grade.
-            raise SandboxUnavailable(f"el worker no pudo arrancar ({exc}); revisá la instalación "
-                                     "y los límites [limits] del curso") from None
+            raise SandboxUnavailable(f"el worker no pudo arrancar ({problem}); revisá la "
+                                     "instalación y los límites [limits] del curso")
         if type(hello) is dict:
             self.environment = {str(k): v for k, v in hello.items() if type(v) in (str, int)}
 
@@ -219,7 +236,11 @@ class Session:
         return channel.close() if channel is not None else ""
 
     def _fail(self, error: type[WorkerError], message: str) -> WorkerError:
+        channel = self._channel
         ending = self.close()
+        if channel is not None and channel.out_of_memory and error is WorkerCrash:
+            error, message = WorkerMemory, ("el código del estudiante se quedó sin memoria "
+                                            f"(límite {self.limits.memory_mb} MiB): {{ending}}")
         self.restarts += 1
         return error(message.format(ending=ending))
 

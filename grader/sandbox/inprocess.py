@@ -52,7 +52,7 @@ class InprocessStudent:
 
     def module(self) -> ModuleType:
         if self._load_error is not None:
-            raise self._load_error
+            raise self._load_error.with_traceback(None)
         if self._module is None:
             name = f"_student_{self.module_name}"
             spec = importlib.util.spec_from_file_location(name, self.module_file)
