@@ -126,10 +126,14 @@ def render_check(report: object, console: Console) -> None:
 @click.option("--jobs", "-j", type=int, default=None, help="Entregas en paralelo [núcleos].")
 @click.option("--backend", type=click.Choice(["subprocess", "docker"]), default="subprocess",
               show_default=True)
+@click.option("--gpus", default="none", show_default=True,
+              help="Con docker: none, all (todas para cada entrega) o N (una GPU por trabajo).")
+@click.option("--image", default=None, help="Con docker: la imagen del sandbox "
+              "[grader-sandbox:cpu, o :gpu con --gpus].")
 @click.option("--course", type=click.Path(path_type=Path, dir_okay=False), default=None)
 @click.option("--force", is_flag=True, help="Recalificar aunque ya haya un resultado vigente.")
-def grade(tp: str, submissions: Path, out: Path, jobs: int | None, backend: str,
-          course: Path | None, force: bool) -> None:
+def grade(tp: str, submissions: Path, out: Path, jobs: int | None, backend: str, gpus: str,
+          image: str | None, course: Path | None, force: bool) -> None:
     """Califica todas las entregas de SUBMISSIONS con las comprobaciones públicas y ocultas."""
     from .grading import grade_batch
 
@@ -171,8 +175,8 @@ def grade(tp: str, submissions: Path, out: Path, jobs: int | None, backend: str,
         warnings.showwarning = loud
         try:
             summary = grade_batch(_course_file(course), tp, submissions, out, jobs=jobs,
-                                  backend=backend, force=force, on_event=on_event,
-                                  on_start=on_start)
+                                  backend=backend, force=force, gpus=gpus, image=image,
+                                  on_event=on_event, on_start=on_start)
         except KeyboardInterrupt:
             console.print(f"\n[yellow]Interrumpido.[/yellow] Los resultados ya escritos en {out} "
                           "se conservan; volvé a correr el mismo comando para seguir.")
@@ -240,6 +244,30 @@ def selftest(tp: str, course: Path | None, backend: str) -> None:
         for failure in outcome.failures[:10]:
             console.print(f"    {failure}", markup=False)
     sys.exit(ExitCode.OK if all(o.ok for o in outcomes) else ExitCode.FAILED)
+
+
+@main.group()
+def image() -> None:
+    """Imágenes de los sandboxes del backend docker."""
+
+
+@image.command("build")
+@click.option("--gpu", is_flag=True, help="La imagen con CUDA (base: una imagen de PyTorch con CUDA).")
+@click.option("--base", default=None, help="Imagen base (por defecto grader-base:bookworm, o la de "
+              "PyTorch con CUDA para --gpu).")
+@click.option("--bootstrap-base", is_flag=True,
+              help="Crear la base desde paquetes Debian (debootstrap), sin registro de imágenes.")
+@click.option("--tag", default=None, help="Nombre de la imagen (grader-sandbox:cpu / :gpu).")
+def image_build(gpu: bool, base: str | None, bootstrap_base: bool, tag: str | None) -> None:
+    """Construye la imagen del sandbox (sin red dentro del build)."""
+    from .images import build
+
+    console = _console()
+    report = build(gpu=gpu, base=base, bootstrap=bootstrap_base, tag=tag,
+                   log=lambda line: console.print(line, markup=False))
+    state = "sin cambios (caché)" if report.cache_hit else "construida"
+    console.print(f"{report.image} {state}: {report.size_mb:.0f} MB, {report.seconds:.1f} s "
+                  f"(base {report.base}, Python {report.python}, id {report.image_id[:19]})")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import queue
 import subprocess
 import sys
 import tempfile
@@ -35,18 +36,24 @@ from .results import SubmissionResult
 from .sandbox.base import Limits, die_with_parent
 from .submissions import Submission, discover, module_source, safe_name
 
-BACKENDS = ("subprocess", "inprocess")
+BACKENDS = ("subprocess", "docker", "inprocess")
 NO_ISOLATION = ("bubblewrap no está instalado: el código de los estudiantes corre SIN aislamiento "
                 "(solo límites de recursos). Instalá 'bubblewrap' para calificar de verdad.")
 
 
-def make_backend(name: str) -> Any:
+def make_backend(name: str, *, gpus: str = "none", image: str | None = None,
+                 slot: int = 0) -> Any:
+    """A sandbox backend by name; ``gpus``, ``image`` and ``slot`` apply to docker only."""
     if name == "subprocess":
         from .sandbox.subprocess import SubprocessBackend
 
+        if gpus != "none":
+            raise UsageError("--gpus solo funciona con --backend docker")
         return SubprocessBackend()
     if name == "docker":
-        raise UsageError("el backend docker todavía no está disponible en esta versión")
+        from .sandbox.docker import DockerBackend
+
+        return DockerBackend(gpus=gpus, image=image, slot=slot)
     raise UsageError(f"backend desconocido {name!r}; los disponibles son {', '.join(BACKENDS)}")
 
 
@@ -74,7 +81,8 @@ def _prepared_module(path: Path, module: str, workdir: Path) -> Path:
 
 def grade_submission(course: Course, tp: str, path: Path, *, student: str,
                      backend: str = "subprocess", limits: Limits | None = None,
-                     notes: tuple[str, ...] = ()) -> SubmissionResult:
+                     notes: tuple[str, ...] = (), backend_options: dict[str, Any] | None = None,
+                     ) -> SubmissionResult:
     """Grades one file with the TP's public and hidden checks. Runs student code only in the
     sandbox (never in this process, unless ``backend="inprocess"``)."""
     entry = course.tp(tp)
@@ -97,7 +105,8 @@ def grade_submission(course: Course, tp: str, path: Path, *, student: str,
             run = run_on_module(
                 assignment, module_file, reference,
                 [*assignment.public_checks, *assignment.hidden_checks],
-                backend=None if backend == "inprocess" else make_backend(backend), limits=limits,
+                backend=None if backend == "inprocess" else make_backend(
+                    backend, **(backend_options or {})), limits=limits,
                 seed_key=course.name)
             checks, load_error, environment = run.checks, run.load_error, run.environment
     exercises = scoring.score_checks(checks, assignment.exercises)
@@ -150,13 +159,16 @@ def is_current(path: Path, sha256: str, fp: str) -> bool:
 
 
 def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: int,
-                backend: str = "subprocess", force: bool = False,
+                backend: str = "subprocess", force: bool = False, gpus: str = "none",
+                image: str | None = None,
                 on_event: Callable[[BatchEvent], None] = lambda e: None,
                 on_start: Callable[[int], None] = lambda n: None) -> BatchSummary:
     """Grades every submission in ``folder`` into ``OUT/TP/STUDENT.json``.
 
     Args:
         jobs: submissions graded at once; each worker gets ``cores // jobs`` BLAS threads.
+        gpus, image: for ``backend="docker"``: GPUs (``none``, ``all`` or a count, one GPU per
+            job slot) and the sandbox image.
         force: regrade even when a current result exists.
         on_event: called from the calling thread as each submission finishes.
         on_start: called with the number of submissions once they are listed.
@@ -170,6 +182,8 @@ def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: in
     entry = course.tp(tp)
     assignment = load_assignment(entry.assignment)
     submissions, skipped = discover(folder, assignment.module)
+    # Fail before grading anything when the sandbox itself is unusable (no image, no daemon).
+    make_backend(backend, gpus=gpus, image=image)
     if backend == "subprocess":
         from .sandbox.subprocess import NoIsolationWarning, bwrap_path
 
@@ -194,9 +208,18 @@ def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: in
     limits = course.limits_for(assignment, threads=threads)
     children: set[subprocess.Popen[bytes]] = set()
     lock = threading.Lock()
+    slots: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for slot in range(jobs):
+        slots.put(slot)
 
     def run_one(submission: Submission) -> BatchEvent:
-        return _grade_in_child(course_file, tp, submission, out, backend, limits, children, lock)
+        slot = slots.get()  # a job slot owns its share of CPUs and, with --gpus N, one GPU
+        try:
+            options = {"gpus": gpus, "image": image, "slot": slot} if backend == "docker" else {}
+            return _grade_in_child(course_file, tp, submission, out, backend, options, limits,
+                                   children, lock)
+        finally:
+            slots.put(slot)
 
     pool = ThreadPoolExecutor(max_workers=jobs)
     try:
@@ -221,14 +244,14 @@ def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: in
 
 
 def _grade_in_child(course_file: Path, tp: str, submission: Submission, out: Path, backend: str,
-                    limits: Limits, children: set[subprocess.Popen[bytes]],
+                    options: dict[str, Any], limits: Limits, children: set[subprocess.Popen[bytes]],
                     lock: threading.Lock) -> BatchEvent:
     path = result_path(out, tp, submission.student)
     log = out / tp / "logs" / f"{safe_name(submission.student)}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     request = {"course": str(course_file), "tp": tp, "file": str(submission.path),
                "student": submission.student, "out": str(path), "backend": backend,
-               "limits": limits.__dict__, "notes": list(submission.notes)}
+               "backend_options": options, "limits": limits.__dict__, "notes": list(submission.notes)}
     with log.open("wb") as handle:
         child = subprocess.Popen([sys.executable, "-m", "grader.grading", json.dumps(request)],
                                  stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -261,7 +284,7 @@ def _child_main(argv: list[str]) -> int:
     result = grade_submission(
         course, request["tp"], Path(request["file"]), student=request["student"],
         backend=request["backend"], limits=Limits(**request["limits"]),
-        notes=tuple(request["notes"]))
+        notes=tuple(request["notes"]), backend_options=request["backend_options"])
     out = Path(request["out"])
     results.save(result, out)
     results.write_atomic(out.with_suffix(".md"), report.markdown(result))

@@ -50,6 +50,8 @@ class Limits:
     """BLAS/OpenMP/torch threads (OMP_NUM_THREADS and friends)."""
     max_message_mb: int = 256
     """Largest reply accepted from the worker."""
+    scratch_mb: int = 256
+    """Size of the worker's writable ``/tmp`` (docker: a tmpfs of this size)."""
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any], *, where: str) -> Limits:
@@ -103,6 +105,9 @@ def describe_exit(returncode: int | None) -> str:
 
 class Channel:
     """A running worker process reached through two pipes."""
+
+    out_of_memory = False
+    """Set by ``close`` when the worker was killed for exceeding its memory limit."""
 
     def __init__(self, process: subprocess.Popen[bytes], *, workdir: Path, module_path: str,
                  cleanup: list[Any] | None = None) -> None:
@@ -160,6 +165,8 @@ class Backend(ABC):
     name: str = ""
     #: Whether student code is isolated from the grader's files and the network.
     isolated: bool = False
+    #: Tries to start a worker before the sandbox counts as unavailable (daemon hiccups).
+    start_attempts: int = 1
 
     @abstractmethod
     def start(self, module_file: Path, limits: Limits) -> Channel:
@@ -167,6 +174,10 @@ class Backend(ABC):
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "isolated": self.isolated}
+
+    def startup_error(self, channel: Channel) -> str:
+        """Why a worker that never answered could not start, when the backend can tell."""
+        return ""
 
 
 def die_with_parent() -> None:

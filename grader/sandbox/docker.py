@@ -1,0 +1,261 @@
+"""The ``docker`` backend: each worker in a fresh, locked-down container (GPUs on request).
+
+One container per worker start (a submission, or a restart after a crash), removed when the
+worker is closed. The trusted harness stays on the host and talks to the worker over the
+container's stdin and stdout (``docker run -i``, no TTY): the same length-prefixed frames as the
+``subprocess`` backend. Nothing else the container writes is read; the daemon's own message (the
+CLI's stderr) is read only when a container never answered, to explain why it could not start.
+
+The container gets: no network, a read-only root filesystem, a size-capped ``/tmp`` tmpfs, the
+submission mounted read-only at ``/sandbox``, uid 65534 with every capability dropped and
+``no-new-privileges``, a pids limit, a memory limit with no extra swap, a CPU quota, ulimits for
+file size, open files and core dumps, and an explicit minimal environment. Wall-clock deadlines are
+kept by the trusted side, which kills the container (``docker kill``) when one passes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from ..errors import SandboxUnavailable, UsageError
+from .base import Backend, Channel, Limits, describe_exit, runtime_dir
+
+IMAGE_RUNTIME = "/opt/grader-runtime"
+IMAGE_PYTHON = "/opt/venv/bin/python"
+DEFAULT_IMAGES = {False: "grader-sandbox:cpu", True: "grader-sandbox:gpu"}
+RUNTIME_LABEL = "org.fiuba.grader.runtime"
+CONTAINER_LABEL = "org.fiuba.grader.sandbox"
+_SANDBOX_DIR = "/sandbox"
+_DOCKER_TIMEOUT_S = 60
+
+
+def runtime_hash() -> str:
+    """Hash of the worker runtime files: an image is usable only if built from the same ones."""
+    digest = hashlib.sha256()
+    root = runtime_dir()
+    for path in sorted((root / "_graderrt").iterdir()):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    shutil.rmtree(root, ignore_errors=True)
+    return digest.hexdigest()[:16]
+
+
+def parse_gpus(value: str) -> tuple[str, int]:
+    """``none``, ``all`` or a count ``N`` -> (kind, count); anything else is a usage error."""
+    value = value.strip().lower()
+    if value in ("none", "all"):
+        return value, 0
+    if value.isdigit() and int(value) > 0:
+        return "count", int(value)
+    raise UsageError(f"--gpus espera 'none', 'all' o un número de GPUs (llegó {value!r})")
+
+
+def docker_cli() -> str:
+    path = shutil.which("docker")
+    if path is None:
+        raise SandboxUnavailable("el backend docker necesita el cliente 'docker' y un daemon en "
+                                 "marcha (Debian/Ubuntu: apt-get install docker.io)")
+    return path
+
+
+def run_docker(*args: str, timeout: float = _DOCKER_TIMEOUT_S,
+               check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Runs a docker CLI command; daemon problems become ``SandboxUnavailable``."""
+    try:
+        done = subprocess.run([docker_cli(), *args], capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise SandboxUnavailable(f"docker {args[0]} no respondió en {timeout:g} s") from None
+    if check and done.returncode != 0:
+        raise SandboxUnavailable(f"docker {' '.join(args[:2])} falló: "
+                                 f"{(done.stderr or done.stdout).strip()[-800:]}")
+    return done
+
+
+class DockerChannel(Channel):
+    """A worker in a container: closing kills and removes the container, not only the CLI."""
+
+    def __init__(self, process: subprocess.Popen[bytes], *, name: str, workdir: Path,
+                 stderr_file: Path) -> None:
+        super().__init__(process, workdir=workdir, module_path="")
+        self.name = name
+        self._stderr_file = stderr_file
+        self.stderr_tail = ""
+        """What the docker CLI printed (read at close; shown only for a container that never
+        answered, where it holds the daemon's reason)."""
+
+    def close(self) -> str:
+        if self.process.poll() is None:
+            try:
+                self.process.wait(timeout=0.05)
+            except subprocess.TimeoutExpired:
+                pass
+        state = self._container_state()
+        run_docker("rm", "-f", self.name, check=False)
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        try:
+            self.stderr_tail = self._stderr_file.read_text(errors="replace")[-1000:].strip()
+        except OSError:
+            self.stderr_tail = ""
+        for action in self._cleanup:
+            action()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        self.out_of_memory = bool(state.get("OOMKilled"))
+        if self.out_of_memory:
+            return "el contenedor superó su límite de memoria (lo terminó el kernel)"
+        code = state.get("ExitCode")
+        if type(code) is int and code > 128:
+            return describe_exit(128 - code)  # 137 -> SIGKILL, as a signal
+        return describe_exit(code if type(code) is int else self.process.returncode)
+
+    def _container_state(self) -> dict[str, Any]:
+        done = run_docker("inspect", "--format", "{{json .State}}", self.name, check=False)
+        try:
+            state = json.loads(done.stdout) if done.returncode == 0 else {}
+        except json.JSONDecodeError:
+            state = {}
+        return state if isinstance(state, dict) else {}
+
+
+
+class DockerBackend(Backend):
+    """Runs each worker in its own container of the sandbox image.
+
+    Args:
+        image: the sandbox image (``grader image build`` makes ``grader-sandbox:cpu``/``:gpu``).
+        gpus: ``"none"``, ``"all"`` or a count ``"N"``; with a count, job slot ``k`` gets GPU
+            ``k % N`` (one GPU per slot); with ``all`` every container sees every GPU.
+        slot: this grading job's slot (from 0), to pick its GPU.
+    """
+
+    name = "docker"
+    isolated = True
+    start_attempts = 3
+    """Daemon hiccups are retried before the sandbox is declared unavailable."""
+
+    def __init__(self, *, image: str | None = None, gpus: str = "none", slot: int = 0) -> None:
+        self.gpus, self._gpu_count = parse_gpus(gpus)
+        self.image = image or DEFAULT_IMAGES[self.gpus != "none"]
+        self.slot = slot
+        self._image_info = self._check_image()
+
+    def _check_image(self) -> dict[str, Any]:
+        done = run_docker("image", "inspect", "--format", "{{json .Config.Labels}}", self.image,
+                          check=False)
+        if done.returncode != 0:
+            if "No such image" in done.stderr or "No such object" in done.stderr:
+                raise SandboxUnavailable(
+                    f"no existe la imagen {self.image}; construila con 'grader image build"
+                    f"{' --gpu' if self.gpus != 'none' else ''}'")
+            raise SandboxUnavailable(f"docker no responde: {done.stderr.strip()[-500:]}")
+        labels = json.loads(done.stdout or "null") or {}
+        expected = runtime_hash()
+        if labels.get(RUNTIME_LABEL) != expected:
+            raise SandboxUnavailable(
+                f"la imagen {self.image} tiene otro worker (runtime {labels.get(RUNTIME_LABEL)!r}, "
+                f"este calificador usa {expected!r}); reconstruila con 'grader image build'")
+        return {str(k): str(v) for k, v in labels.items()}
+
+    def describe(self) -> dict[str, Any]:
+        info: dict[str, Any] = {"backend": self.name, "isolated": True, "image": self.image,
+                                "gpus": self._gpu_request() or ""}
+        return info
+
+    def startup_error(self, channel: Channel) -> str:
+        return channel.stderr_tail if isinstance(channel, DockerChannel) else ""
+
+    def _gpu_request(self) -> str | None:
+        if self.gpus == "none":
+            return None
+        if self.gpus == "all":
+            return "all"
+        return f"device={self.slot % self._gpu_count}"
+
+    def command(self, name: str, workdir: Path, limits: Limits) -> list[str]:
+        """The ``docker run`` command line of one worker container."""
+        mib = 1024 * 1024
+        args = [docker_cli(), "run", "-i", "--name", name, "--label", f"{CONTAINER_LABEL}=1",
+                "--network", "none", "--read-only",
+                "--tmpfs", f"/tmp:rw,nosuid,nodev,size={limits.scratch_mb}m",
+                "--mount", f"type=bind,source={workdir},target={_SANDBOX_DIR},readonly",
+                "--workdir", _SANDBOX_DIR, "--user", "65534:65534",
+                "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+                "--pids-limit", str(limits.processes),
+                "--memory", f"{limits.memory_mb}m", "--memory-swap", f"{limits.memory_mb}m",
+                "--cpus", str(limits.threads),
+                "--ulimit", f"fsize={limits.file_size_mb * mib}:{limits.file_size_mb * mib}",
+                "--ulimit", f"nofile={limits.open_files}:{limits.open_files}",
+                "--ulimit", "core=0:0",
+                "--ulimit", f"cpu={int(limits.cpu_time_s)}:{int(limits.cpu_time_s)}",
+                "--log-driver", "none"]
+        gpus = self._gpu_request()
+        if gpus is not None:
+            args += ["--gpus", gpus]
+        for key, value in self.environment(limits).items():
+            args += ["--env", f"{key}={value}"]
+        args += [self.image, IMAGE_PYTHON, "-I", "-B", "-c",
+                 f"import sys; sys.path.insert(0, {IMAGE_RUNTIME!r}); "
+                 "from _graderrt.worker import main; main()"]
+        return args
+
+    @staticmethod
+    def environment(limits: Limits) -> dict[str, str]:
+        threads = str(limits.threads)
+        return {"PATH": "/opt/venv/bin:/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp",
+                "TMPDIR": "/tmp", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+                "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg",
+                "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
+                "MKL_NUM_THREADS": threads, "NUMEXPR_NUM_THREADS": threads,
+                "TORCH_NUM_THREADS": threads, "GRADER_SIDE": "worker"}
+
+    def start(self, module_file: Path, limits: Limits) -> Channel:
+        workdir = Path(tempfile.mkdtemp(prefix="grader-docker-"))
+        workdir.chmod(0o755)
+        target = workdir / module_file.name
+        shutil.copyfile(module_file, target)
+        target.chmod(0o444)
+        name = f"grader-{uuid.uuid4().hex[:16]}"
+        stderr_file = workdir.parent / f"{workdir.name}.stderr"
+        with stderr_file.open("wb") as stderr:
+            process = subprocess.Popen(self.command(name, workdir, limits), stdin=subprocess.PIPE,
+                                       stdout=subprocess.PIPE, stderr=stderr,
+                                       start_new_session=True, close_fds=True)
+        channel = DockerChannel(process, name=name, workdir=workdir, stderr_file=stderr_file)
+        channel.module_path = f"{_SANDBOX_DIR}/{module_file.name}"
+        channel._cleanup.append(lambda: stderr_file.unlink(missing_ok=True))
+        return channel
+
+
+def remove_leftovers() -> int:
+    """Removes sandbox containers left by a grader that was killed; returns how many."""
+    done = run_docker("ps", "-aq", "--filter", f"label={CONTAINER_LABEL}=1", check=False)
+    names = done.stdout.split()
+    if names:
+        run_docker("rm", "-f", *names, check=False)
+    return len(names)
+
+
+def wait_for_daemon(timeout: float = 30.0) -> None:
+    """Waits until ``docker info`` answers (a daemon started in the background)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if run_docker("info", check=False, timeout=10).returncode == 0:
+            return
+        if time.monotonic() > deadline:
+            raise SandboxUnavailable("el daemon de docker no responde ('docker info' falla)")
+        time.sleep(0.5)

@@ -1,0 +1,179 @@
+"""The docker backend, for real: images built without a registry, hardened containers, failures.
+
+Needs a running Docker daemon (the README's test command starts one) and root for debootstrap;
+these tests fail, never skip, without them. The first run bootstraps the Debian base and builds
+the CPU image (a few minutes); later runs are cache hits.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from grader import images
+from grader.errors import SandboxUnavailable, UsageError, WorkerCrash, WorkerMemory, WorkerTimeout
+from grader.remote import Session
+from grader.sandbox.base import Limits
+from grader.sandbox.docker import CONTAINER_LABEL, DockerBackend, parse_gpus
+
+pytestmark = pytest.mark.docker
+ZOO = Path(__file__).parent.parent / "fixtures" / "worker" / "zoo.py"
+
+
+@pytest.fixture
+def backend(sandbox_image) -> DockerBackend:
+    return DockerBackend(image=sandbox_image)
+
+
+@pytest.fixture
+def session(backend):
+    s = Session(backend, ZOO, "zoo", Limits(call_timeout_s=10, memory_mb=1024, threads=1))
+    yield s
+    s.close()
+
+
+def sandbox_containers() -> list[str]:
+    done = subprocess.run(["docker", "ps", "-aq", "--filter", f"label={CONTAINER_LABEL}=1"],
+                          capture_output=True, text=True, check=True)
+    return done.stdout.split()
+
+
+def running_container(session: Session) -> dict:
+    session.module()
+    name = session._channel.name  # type: ignore[union-attr]
+    done = subprocess.run(["docker", "inspect", name], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)[0]
+
+
+def test_rebuilding_with_nothing_changed_is_a_cache_hit(sandbox_image):
+    report = images.build()
+    assert report.cache_hit
+    assert report.image == sandbox_image
+    assert report.size_mb > 100
+
+
+def test_the_image_holds_no_hidden_checks_or_reference(sandbox_image):
+    done = subprocess.run(
+        ["docker", "run", "--rm", "--network", "none", "--entrypoint", "sh", sandbox_image, "-c",
+         "grep -rIl -e CANARY-HIDDEN -e CANARY-REFERENCE / --exclude-dir=proc --exclude-dir=sys "
+         "2>/dev/null; true"], capture_output=True, text=True, check=True, timeout=300)
+    assert done.stdout.strip() == ""
+
+
+def test_the_container_has_every_hardening_setting(session):
+    info = running_container(session)
+    host = info["HostConfig"]
+    assert host["NetworkMode"] == "none"
+    assert host["ReadonlyRootfs"] is True
+    assert host["Tmpfs"] == {"/tmp": "rw,nosuid,nodev,size=256m"}
+    assert host["CapDrop"] == ["ALL"]
+    assert host["SecurityOpt"] == ["no-new-privileges"]
+    assert host["PidsLimit"] == 64
+    assert host["Memory"] == 1024 * 1024 * 1024
+    assert host["MemorySwap"] == host["Memory"]  # no swap beyond the memory limit
+    assert host["NanoCpus"] == 1_000_000_000
+    ulimits = {u["Name"]: u["Hard"] for u in host["Ulimits"]}
+    assert ulimits["fsize"] == 64 * 1024 * 1024
+    assert ulimits["nofile"] == 256
+    assert ulimits["core"] == 0
+    mounts = info["Mounts"]
+    assert [(m["Destination"], m["RW"]) for m in mounts] == [("/sandbox", False)]
+    assert info["Config"]["User"] == "65534:65534"
+    env = dict(e.split("=", 1) for e in info["Config"]["Env"])
+    assert set(env) <= {"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "PYTHONDONTWRITEBYTECODE",
+                        "PYTHONHASHSEED", "MPLBACKEND", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                        "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS", "TORCH_NUM_THREADS",
+                        "GRADER_SIDE"}
+    assert session.module().whoami() == 65534
+    assert session.module().network_interfaces() == ["lo"]
+
+
+def test_the_worker_environment_holds_no_secrets(session, monkeypatch):
+    monkeypatch.setenv("GRADER_TEST_SECRET", "hunter2")
+    assert "GRADER_TEST_SECRET" not in session.module().environment()
+
+
+def test_writes_outside_the_scratch_tmpfs_fail_and_the_tmpfs_is_capped(session):
+    zoo = session.module()
+    assert zoo.try_write("/sandbox/notas.json", 10) == "OSError:30"  # read-only file system
+    assert zoo.try_write("/opt/grader-runtime/x.py", 10).startswith("OSError:")
+    assert zoo.try_write("/tmp/ok.bin", 1 << 20) == "ok"
+    # 60 MiB files, below the per-file limit, until the 256 MiB tmpfs is full.
+    results = [zoo.try_write(f"/tmp/big{i}.bin", 60 << 20) for i in range(6)]
+    assert "OSError:28" in results  # no space left on device
+
+
+def test_an_infinite_loop_times_out_and_the_container_is_removed(backend):
+    s = Session(backend, ZOO, "zoo", Limits(call_timeout_s=2))
+    try:
+        with pytest.raises(WorkerTimeout, match="no terminó en 2 s"):
+            s.module().infinite_loop()
+        assert s.module().add(1, 2) == 3
+        assert s.restarts == 1
+    finally:
+        s.close()
+    assert sandbox_containers() == []
+
+
+def test_os_exit_is_a_crash_with_the_exit_code(session):
+    with pytest.raises(WorkerCrash, match="código 7"):
+        session.module().exits_process()
+    assert session.module().add(1, 2) == 3
+
+
+def test_memory_exhaustion_is_reported_as_memory(backend):
+    s = Session(backend, ZOO, "zoo", Limits(call_timeout_s=60, memory_mb=512))
+    try:
+        with pytest.raises(WorkerMemory, match="sin memoria"):
+            s.module().eats_memory()
+        assert s.module().add(1, 1) == 2
+    finally:
+        s.close()
+
+
+def test_a_fork_bomb_stops_at_the_pids_limit(backend):
+    s = Session(backend, ZOO, "zoo", Limits(call_timeout_s=20, processes=16))
+    try:
+        started = s.module().fork_children(200)
+        assert started < 16
+    finally:
+        s.close()
+    assert sandbox_containers() == []
+
+
+def test_daemon_errors_are_an_unavailable_sandbox_never_a_grade(backend, monkeypatch):
+    original = DockerBackend.command
+
+    def broken(self, name, workdir, limits):
+        args = original(self, name, workdir, limits)
+        return [*args[:2], "--no-such-docker-option", *args[2:]]
+
+    monkeypatch.setattr(DockerBackend, "command", broken)
+    monkeypatch.setattr("grader.remote.time.sleep", lambda s: None)
+    s = Session(backend, ZOO, "zoo", Limits(call_timeout_s=5))
+    with pytest.raises(SandboxUnavailable, match="no-such-docker-option"):
+        s.module()
+    assert sandbox_containers() == []
+
+
+def test_a_missing_image_says_how_to_build_it():
+    with pytest.raises(SandboxUnavailable, match="grader image build"):
+        DockerBackend(image="grader-sandbox:no-such-tag")
+
+
+def test_a_gpu_that_is_not_there_stops_grading_instead_of_using_the_cpu(sandbox_image):
+    # This machine has no GPU (or no NVIDIA runtime): docker refuses the device request.
+    backend = DockerBackend(image=sandbox_image, gpus="all")
+    s = Session(backend, ZOO, "zoo", Limits(call_timeout_s=5))
+    with pytest.raises(SandboxUnavailable, match=r"(?i)gpu|device driver"):
+        s.module()
+
+
+def test_gpus_option_is_validated():
+    assert parse_gpus("2") == ("count", 2)
+    assert parse_gpus("ALL") == ("all", 0)
+    with pytest.raises(UsageError, match="--gpus"):
+        parse_gpus("dos")
