@@ -108,13 +108,19 @@ def release(course: Course, tp: str, out: Path, *, force: bool = False) -> Path:
             shutil.copyfile(path, staging / path.name)
         for path in assignment.public_checks:
             shutil.copyfile(path, checks_dir / path.name)
+        helpers = assignment.worker_helpers
+        if helpers is not None:
+            # Runs inside the student's worker anyway: public by nature, and needed by the checks.
+            shutil.copyfile(helpers, checks_dir / helpers.name)
         (checks_dir / EXPECTED_FILE).write_bytes(recording.dump())
-        (checks_dir / "assignment.toml").write_text(_bundle_toml(assignment.root / "assignment.toml",
-                                                                 [p.name for p in assignment.public_checks]))
+        (checks_dir / "assignment.toml").write_text(_bundle_toml(
+            assignment.root / "assignment.toml", [p.name for p in assignment.public_checks],
+            helpers.name if helpers is not None else None))
         (staging / "README.md").write_text(_README.format(
             title=assignment.title or tp, module=assignment.module, name=tp, version=__version__))
         secrets = [*assignment.hidden_checks, *sorted(entry.reference.rglob("*.py"))]
-        leaks = leaked_lines(staging, secrets, [*assignment.starter, *assignment.public_checks])
+        public = [*assignment.starter, *assignment.public_checks, *([helpers] if helpers else [])]
+        leaks = leaked_lines(staging, secrets, public)
         if leaks:
             raise ConfigError("el paquete contiene código oculto o de la referencia:\n"
                               + "\n".join(leaks[:20]))
@@ -127,7 +133,7 @@ def release(course: Course, tp: str, out: Path, *, force: bool = False) -> Path:
     return out
 
 
-def _bundle_toml(source: Path, public: list[str]) -> str:
+def _bundle_toml(source: Path, public: list[str], helpers: str | None) -> str:
     """The assignment file with paths rewritten for the bundle and no hidden checks listed."""
     lines = []
     for line in source.read_text(encoding="utf-8").splitlines():
@@ -136,6 +142,8 @@ def _bundle_toml(source: Path, public: list[str]) -> str:
             line = f"public_checks = {public!r}".replace("'", '"')
         elif key in ("hidden_checks", "starter"):
             line = f"{key} = []"
+        elif key == "worker_helpers":
+            line = f'worker_helpers = "{helpers}"'
         lines.append(line)
     return "\n".join(lines) + "\n"
 

@@ -1,4 +1,4 @@
-"""Builds ``submissions/fede_gomez.ipynb``: a correct TP1 handed in as a Colab-style notebook.
+"""Builds ``tp1/fede_gomez.ipynb``: a correct TP1 handed in as a Colab-style notebook.
 
 The notebook's cells are written below (``CELLS``), so the example can be read and edited as
 text. It looks like what students export from Colab: a ``!pip install`` cell, a ``%matplotlib
@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-NOTEBOOK = Path(__file__).resolve().parent / "submissions" / "fede_gomez.ipynb"
+NOTEBOOK = Path(__file__).resolve().parent / "tp1" / "fede_gomez.ipynb"
 
 # (kind, source) in notebook order; kind is "md" or "code".
 CELLS: list[tuple[str, str]] = [

@@ -1,6 +1,6 @@
 """Checks the example class against the TP1 reference solution, exercise by exercise.
 
-For every synthetic student of ``submissions/`` this script establishes the outcome that
+For every synthetic student of ``tp1/`` this script establishes the outcome that
 ``EXPECTED.md`` promises: each exercise expected to earn its points gives the reference's outputs
 (to 1e-10) on the same inputs, and each planted bug does what it says (a wrong ``db``, a dead
 process, an endless loop, a syntax error). The buggy function is then replaced by one that fails
@@ -36,7 +36,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-SUBMISSIONS = HERE / "submissions"
+SUBMISSIONS = HERE / "tp1"
 ASSIGNMENT = ROOT / "assignments" / "tp1"
 sys.path.insert(0, str(ROOT))
 

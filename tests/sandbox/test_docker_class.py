@@ -11,7 +11,7 @@ import pytest
 from grader import results
 
 REPO = Path(__file__).parent.parent.parent
-CLASS = REPO / "examples" / "class" / "submissions"
+CLASS = REPO / "examples" / "class" / "tp1"
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 

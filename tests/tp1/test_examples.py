@@ -23,7 +23,7 @@ EXPECTED_TP1 = {"ana_garcia": "10.00", "bruno_diaz": "10.00", "carla_lopez": "9.
 def graded(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("results")
     run = subprocess.run([sys.executable, "-m", "grader.cli", "grade", "tp1",
-                          "examples/class/submissions", "--out", str(out)], cwd=REPO,
+                          "examples/class/tp1", "--out", str(out)], cwd=REPO,
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     book = subprocess.run([sys.executable, "-m", "grader.cli", "gradebook", str(out), "--out",

@@ -60,7 +60,7 @@ def test_the_bundle_contains_no_hidden_check_or_reference_code(bundle):
 
 def test_the_bundle_checks_a_correct_solution_with_baked_values_only(bundle, tmp_path):
     target = tmp_path / "tp1.py"
-    target.write_text((REPO / "examples/class/submissions/ana_garcia.py").read_text())
+    target.write_text((REPO / "examples/class/tp1/ana_garcia.py").read_text())
     result = subprocess.run([sys.executable, "-m", "grader.cli", "check", "tp1", str(target),
                              "--checks", str(bundle / "checks")], cwd=tmp_path,
                             capture_output=True, text=True)
