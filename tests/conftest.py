@@ -19,3 +19,27 @@ def mini_course(tmp_path: Path) -> Path:
 
 def has_bwrap() -> bool:
     return shutil.which("bwrap") is not None
+
+
+@pytest.fixture(scope="session")
+def example_class(tmp_path_factory):
+    """Grades a TP of examples/class once per test session, as README's main job does (CLI).
+
+    ``example_class("tp2")`` returns the results folder shared by every TP (``OUT/tp2/*.json``).
+    """
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("example-class")
+    done: set[str] = set()
+
+    def grade(tp: str) -> Path:
+        if tp not in done:
+            run = subprocess.run(
+                [sys.executable, "-m", "grader.cli", "grade", tp, f"examples/class/{tp}", "--out",
+                 str(out), "--jobs", "2"], cwd=REPO, capture_output=True, text=True)
+            assert run.returncode == 0, run.stdout + run.stderr
+            done.add(tp)
+        return out
+
+    return grade

@@ -1,7 +1,7 @@
 """Checks the example class against the TP1 reference solution, exercise by exercise.
 
 For every synthetic student of ``tp1/`` this script establishes the outcome that
-``EXPECTED.md`` promises: each exercise expected to earn its points gives the reference's outputs
+``EXPECTED-tp1.md`` promises: each exercise expected to earn its points gives the reference's outputs
 (to 1e-10) on the same inputs, and each planted bug does what it says (a wrong ``db``, a dead
 process, an endless loop, a syntax error). The buggy function is then replaced by one that fails
 loudly and the other exercises are checked again, which proves that the bug costs exactly one

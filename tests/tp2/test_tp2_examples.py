@@ -20,12 +20,8 @@ EXPECTED_LOSSES = {"carla_lopez": {"batchnorm"}, "diego_martin": {"train_loop"},
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("results")
-    run = subprocess.run([sys.executable, "-m", "grader.cli", "grade", "tp2", "examples/class/tp2",
-                          "--out", str(out)], cwd=REPO, capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
-    return out / "tp2"
+def graded(example_class) -> Path:
+    return example_class("tp2") / "tp2"
 
 
 def test_every_example_gets_its_expected_score(graded):
