@@ -196,12 +196,19 @@ def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: in
         on_event(BatchEvent("skipped", item.entry.name, message=item.reason))
     on_start(len(submissions))
     fp = fingerprint(course, entry)
+    # A batch killed with SIGKILL may leave a temporary of a file it was writing; never a
+    # half-written result (files are written to a temporary, then renamed).
+    for stale in (out / tp).glob(".*.tmp"):
+        stale.unlink(missing_ok=True)
     pending: list[Submission] = []
     for submission in submissions:
         path = result_path(out, tp, submission.student)
         if not force and is_current(path, submission.sha256, fp):
             summary.reused += 1
-            on_event(BatchEvent("reused", submission.student, results.load(path)))
+            reused = results.load(path)
+            if not path.with_suffix(".md").is_file():
+                results.write_atomic(path.with_suffix(".md"), report.markdown(reused))
+            on_event(BatchEvent("reused", submission.student, reused))
         else:
             pending.append(submission)
     threads = max(1, (os.cpu_count() or 1) // jobs)
@@ -286,8 +293,9 @@ def _child_main(argv: list[str]) -> int:
         backend=request["backend"], limits=Limits(**request["limits"]),
         notes=tuple(request["notes"]), backend_options=request["backend_options"])
     out = Path(request["out"])
-    results.save(result, out)
+    # The report first: a result file on disk always has its report beside it.
     results.write_atomic(out.with_suffix(".md"), report.markdown(result))
+    results.save(result, out)
     print(f"{result.student}: {result.score:.2f} ({result.duration_s:.1f} s)")
     return 0
 
