@@ -184,6 +184,10 @@ def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: in
     submissions, skipped = discover(folder, assignment.module)
     # Fail before grading anything when the sandbox itself is unusable (no image, no daemon).
     make_backend(backend, gpus=gpus, image=image)
+    if backend == "docker":
+        from .sandbox.docker import remove_leftovers
+
+        remove_leftovers()  # stopped containers of an earlier batch that was killed
     if backend == "subprocess":
         from .sandbox.subprocess import NoIsolationWarning, bwrap_path
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SandboxUnavailable, UsageError
-from .base import Backend, Channel, Limits, describe_exit, runtime_dir
+from .base import Backend, Channel, Limits, describe_exit, die_with_parent, runtime_dir
 
 IMAGE_RUNTIME = "/opt/grader-runtime"
 IMAGE_PYTHON = "/opt/venv/bin/python"
@@ -232,9 +232,11 @@ class DockerBackend(Backend):
         name = f"grader-{uuid.uuid4().hex[:16]}"
         stderr_file = workdir.parent / f"{workdir.name}.stderr"
         with stderr_file.open("wb") as stderr:
+            # The CLI dies with the grader; the container then sees its stdin close and exits.
             process = subprocess.Popen(self.command(name, workdir, limits), stdin=subprocess.PIPE,
                                        stdout=subprocess.PIPE, stderr=stderr,
-                                       start_new_session=True, close_fds=True)
+                                       start_new_session=True, close_fds=True,
+                                       preexec_fn=die_with_parent)
         channel = DockerChannel(process, name=name, workdir=workdir, stderr_file=stderr_file)
         channel.module_path = f"{_SANDBOX_DIR}/{module_file.name}"
         channel._cleanup.append(lambda: stderr_file.unlink(missing_ok=True))
@@ -242,8 +244,10 @@ class DockerBackend(Backend):
 
 
 def remove_leftovers() -> int:
-    """Removes sandbox containers left by a grader that was killed; returns how many."""
-    done = run_docker("ps", "-aq", "--filter", f"label={CONTAINER_LABEL}=1", check=False)
+    """Removes stopped sandbox containers (a grader killed with SIGKILL cannot remove its own);
+    running ones may belong to another batch and are left alone. Returns how many."""
+    done = run_docker("ps", "-aq", "--filter", f"label={CONTAINER_LABEL}=1", "--filter",
+                      "status=exited", check=False)
     names = done.stdout.split()
     if names:
         run_docker("rm", "-f", *names, check=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,25 @@ def test_gpus_option_is_validated():
     assert parse_gpus("ALL") == ("all", 0)
     with pytest.raises(UsageError, match="--gpus"):
         parse_gpus("dos")
+
+
+def test_a_killed_grader_leaves_only_a_stopped_container_that_the_next_batch_removes(backend):
+    from grader.sandbox.docker import remove_leftovers
+
+    s = Session(backend, ZOO, "zoo", Limits(call_timeout_s=10))
+    s.module()
+    channel = s._channel
+    assert channel is not None
+    channel.process.kill()  # what SIGKILL of the grader does to the docker CLI it started
+    channel.process.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        state = subprocess.run(["docker", "inspect", "--format", "{{.State.Status}}",
+                                channel.name], capture_output=True, text=True).stdout.strip()
+        if state == "exited":
+            break
+        time.sleep(0.2)
+    assert state == "exited"  # stdin closed: the worker ended, nothing keeps running
+    assert remove_leftovers() >= 1
+    assert sandbox_containers() == []
+    s.close()  # the pipes of the dead CLI
