@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -110,7 +111,7 @@ def download_wheels(python_version: str, requirements: list[str]) -> Path:
             "--python-version", python_version, "--implementation", "cp",
             "--platform", "manylinux_2_28_x86_64", "--platform", "manylinux_2_17_x86_64",
             "--platform", "manylinux2014_x86_64", "--platform", "any", *requirements]
-    done = subprocess.run([shutil.which("python3") or "python3", "-m", *args],
+    done = subprocess.run([sys.executable, "-m", *args],
                           capture_output=True, text=True)
     if done.returncode != 0:
         raise SandboxUnavailable("no se pudieron descargar los paquetes de la imagen: "
@@ -173,7 +174,9 @@ def build(*, gpu: bool = False, base: str | None = None, bootstrap: bool = False
     size = run_docker("image", "inspect", "--format", "{{.Size}}", tag).stdout.strip()
     labels = run_docker("image", "inspect", "--format",
                         f'{{{{index .Config.Labels "{RUNTIME_LABEL}"}}}}', tag).stdout.strip()
-    assert labels == runtime_hash(), "la imagen construida no lleva el runtime actual"
+    if labels != runtime_hash():
+        raise SandboxUnavailable(f"la imagen {tag} quedó con el runtime {labels!r} y no con el "
+                                 f"actual {runtime_hash()!r}; revisá docker/Dockerfile")
     return BuildReport(image=tag, base=base, image_id=after, size_mb=int(size) / 1e6,
                        seconds=time.monotonic() - started, cache_hit=before == after,
                        python=version, torch_from_base=torch_from_base)

@@ -67,15 +67,21 @@ class Limits:
         return replace(cls(), **values)
 
 
+def runtime_sources() -> dict[str, bytes]:
+    """The files of the worker's runtime package ``_graderrt``: the only grader code a sandbox
+    sees (and what a sandbox image must have been built from)."""
+    return {"__init__.py": b"", **{name: (_PACKAGE_DIR / name).read_bytes()
+                                   for name in _RUNTIME_FILES}}
+
+
 def runtime_dir() -> Path:
     """A fresh directory holding the worker's runtime package ``_graderrt`` and nothing else."""
     root = Path(tempfile.mkdtemp(prefix="grader-rt-"))
     atexit.register(shutil.rmtree, root, True)
     package = root / "_graderrt"
     package.mkdir()
-    (package / "__init__.py").write_text("")
-    for name in _RUNTIME_FILES:
-        shutil.copyfile(_PACKAGE_DIR / name, package / name)
+    for name, content in runtime_sources().items():
+        (package / name).write_bytes(content)
     root.chmod(0o755)
     for path in package.iterdir():
         path.chmod(0o644)

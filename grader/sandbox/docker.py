@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SandboxUnavailable, UsageError
-from .base import Backend, Channel, Limits, describe_exit, die_with_parent, runtime_dir
+from .base import Backend, Channel, Limits, describe_exit, die_with_parent, runtime_sources
 
 IMAGE_RUNTIME = "/opt/grader-runtime"
 IMAGE_PYTHON = "/opt/venv/bin/python"
@@ -40,10 +40,8 @@ _DOCKER_TIMEOUT_S = 60
 def runtime_hash() -> str:
     """Hash of the worker runtime files: an image is usable only if built from the same ones."""
     digest = hashlib.sha256()
-    root = runtime_dir()
-    for path in sorted((root / "_graderrt").iterdir()):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    shutil.rmtree(root, ignore_errors=True)
+    for name, content in sorted(runtime_sources().items()):
+        digest.update(name.encode() + b"\0" + content)
     return digest.hexdigest()[:16]
 
 
