@@ -9,6 +9,7 @@ Both are validated on load; every error names the file and the key::
     scale_max = 10      # TP scores and the final grade are on 0..scale_max
     pass_mark = 4       # final >= pass_mark is "aprobado"
     decimals = 2
+    secret_env = "GRADER_SECRET"   # env var with the key of per-student hidden inputs
 
     [[tp]]
     name = "tp1"
@@ -22,6 +23,8 @@ Both are validated on load; every error names the file and the key::
 
 from __future__ import annotations
 
+import hashlib
+import os
 import tomllib
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -101,6 +104,19 @@ class Course:
     pass_mark: float = 4.0
     decimals: int = 2
     limits: dict[str, Any] = field(default_factory=dict)
+    secret_env: str = "GRADER_SECRET"
+    """Environment variable holding the course secret that keys each student's hidden inputs."""
+
+    def hidden_seed_key(self, student: str) -> str:
+        """The key of ``student``'s hidden-check inputs: a hash of the course secret (the course
+        name when the variable is unset) and the student, so a regrade draws the same inputs."""
+        secret = os.environ.get(self.secret_env) or self.name
+        return hashlib.sha256(f"{secret}\0{student}".encode()).hexdigest()
+
+    def secret_digest(self) -> str:
+        """A hash of the secret in use, for the grading fingerprint (never the secret itself)."""
+        secret = os.environ.get(self.secret_env) or self.name
+        return hashlib.sha256(f"grader-secret\0{secret}".encode()).hexdigest()
 
     def tp(self, name: str) -> TPEntry:
         for entry in self.tps:
@@ -176,7 +192,8 @@ def load_course(path: Path) -> Course:
     return Course(
         name=str(course.get("name", "")), root=path.parent, tps=tuple(tps),
         scale_max=float(grading.get("scale_max", 10)), pass_mark=float(grading.get("pass_mark", 4)),
-        decimals=int(grading.get("decimals", 2)), limits=limits)
+        decimals=int(grading.get("decimals", 2)), limits=limits,
+        secret_env=str(grading.get("secret_env", "GRADER_SECRET")))
 
 
 def find_course(start: Path) -> Path | None:

@@ -60,6 +60,7 @@ def make_backend(name: str, *, gpus: str = "none", image: str | None = None,
 def fingerprint(course: Course, entry: TPEntry) -> str:
     """Hash of everything besides the submission that decides a grade."""
     digest = hashlib.sha256(__version__.encode())
+    digest.update(course.secret_digest().encode())
     digest.update((course.root / "course.toml").read_bytes()
                   if (course.root / "course.toml").is_file() else b"")
     for folder in (entry.assignment, entry.reference):
@@ -107,7 +108,7 @@ def grade_submission(course: Course, tp: str, path: Path, *, student: str,
                 [*assignment.public_checks, *assignment.hidden_checks],
                 backend=None if backend == "inprocess" else make_backend(
                     backend, **(backend_options or {})), limits=limits,
-                seed_key=course.name)
+                seed_key=course.name, hidden_seed_key=course.hidden_seed_key(student))
             checks, load_error, environment = run.checks, run.load_error, run.environment
     exercises = scoring.score_checks(checks, assignment.exercises)
     earned, possible, score = scoring.tp_score(exercises, scale_max=course.scale_max,

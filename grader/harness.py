@@ -119,17 +119,23 @@ class GradingPlugin:
         public_files: check files whose results are visible to students.
         forbidden: function name -> forbidden libraries it uses (from ``static.forbidden_uses``).
         seed_key: mixed into every ``rng`` seed (per course, so inputs are reproducible).
+        hidden_seed_key: when given, replaces ``seed_key`` for the ``rng`` of hidden checks. The
+            batch passes a keyed hash of the course secret and the student, so each student's
+            hidden inputs differ (answers hard-coded for someone else's inputs fail) and a
+            regrade draws the same ones.
     """
 
     def __init__(self, *, assignment: Assignment, provider: StudentProvider, reference: Any,
                  public_files: set[Path], forbidden: dict[str, list[str]],
-                 seed_key: str = "", timed: Callable[[float], Any] | None = None) -> None:
+                 seed_key: str = "", hidden_seed_key: str | None = None,
+                 timed: Callable[[float], Any] | None = None) -> None:
         self.assignment = assignment
         self.provider = provider
         self.reference_module = reference
         self.public_files = {p.resolve() for p in public_files}
         self.forbidden = forbidden
         self.seed_key = seed_key
+        self.hidden_seed_key = hidden_seed_key
         self.timed = timed
         self.results: list[CheckResult] = []
         self.problems: list[str] = []
@@ -205,10 +211,13 @@ class GradingPlugin:
 
     @pytest.fixture
     def rng(self, request: pytest.FixtureRequest) -> np.random.Generator:
-        return np.random.default_rng(self._seed(request.node.name))
+        hidden = Path(str(request.node.path)).resolve() not in self.public_files
+        key = self.hidden_seed_key if hidden and self.hidden_seed_key is not None else None
+        return np.random.default_rng(self._seed(request.node.name, key=key))
 
-    def _seed(self, check: str, purpose: str = "") -> int:
-        digest = hashlib.sha256(f"{self.seed_key}:{check}{purpose}".encode()).digest()
+    def _seed(self, check: str, purpose: str = "", *, key: str | None = None) -> int:
+        key = self.seed_key if key is None else key
+        digest = hashlib.sha256(f"{key}:{check}{purpose}".encode()).digest()
         return int.from_bytes(digest[:8], "little")
 
     # --- outcomes ----------------------------------------------------------------------------
@@ -291,12 +300,14 @@ def _raised_inside_grader(tb: Any) -> bool:
 
 
 def run_on_module(assignment: Assignment, module_file: Path, reference: Any, files: list[Path], *,
-                  backend: Backend | None, limits: Limits, seed_key: str = "") -> CheckRun:
+                  backend: Backend | None, limits: Limits, seed_key: str = "",
+                  hidden_seed_key: str | None = None) -> CheckRun:
     """Runs check ``files`` against the module ``module_file``.
 
     Args:
         backend: where student code runs; ``None`` means in this process (``inprocess``).
         seed_key: mixed into every check's ``rng`` seed.
+        hidden_seed_key: replaces ``seed_key`` for hidden checks (per-student inputs).
     """
     forbidden = static.forbidden_uses(
         module_file.read_text(encoding="utf-8"),
@@ -316,6 +327,7 @@ def run_on_module(assignment: Assignment, module_file: Path, reference: Any, fil
     plugin = GradingPlugin(
         assignment=assignment, provider=provider, reference=reference,
         public_files=set(assignment.public_checks), forbidden=forbidden, seed_key=seed_key,
+        hidden_seed_key=hidden_seed_key,
         timed=provider.timed if isinstance(provider, InprocessStudent) else None)
     try:
         checks = run_checks(files, plugin, rootdir=assignment.root)
