@@ -129,6 +129,11 @@ class Session:
         self.uses_torch = uses_torch
         self.helpers_source = helpers_source
         self._channel: Channel | None = None
+        self._started_at = time.monotonic()
+        self.stats: dict[str, float] = {"start_s": 0.0, "import_s": 0.0, "transport_s": 0.0,
+                                        "requests": 0, "peak_rss_mb": 0}
+        """Where the time went (worker starts, the module's import, moving data) and the
+        worker's peak memory: for ``benchmarks/``, copied into the result's environment."""
         self._module: RemoteObject | None = None
         self._helpers: RemoteObject | None = None
         self._load_error: StudentError | None = None
@@ -211,6 +216,7 @@ class Session:
             if attempt:
                 time.sleep(min(2.0 * attempt, max(0.0, self.deadline - time.monotonic())))
             channel = None
+            self._started_at = time.monotonic()
             try:
                 channel = self._channel = self.backend.start(self.module_file, self.limits)
                 hello = self.request("hello")
@@ -276,7 +282,8 @@ class Session:
         timeout = min(limit, self.deadline - now)
         self._next_id += 1
         request_id = self._next_id
-        payload = self._encoder.encode({"id": request_id, "op": op, **fields})
+        sent = time.perf_counter()
+        payload = self._encoder.encode_frame({"id": request_id, "op": op, **fields})
         try:
             self._channel.send(payload)
             frame = self._channel.receive(deadline=now + timeout,
@@ -290,10 +297,31 @@ class Session:
         except ProtocolError as exc:
             raise self._fail(ProtocolError, f"respuesta inválida del worker: {exc}") from None
         try:
-            reply = self._decoder.decode(frame)
+            reply = self._decoder.decode_frame(frame)
         except ProtocolError as exc:
             raise self._fail(ProtocolError, f"respuesta inválida del worker: {exc}") from None
+        self._account(op, reply, time.perf_counter() - sent)
         return self._unpack(reply, request_id)
+
+    def _account(self, op: str, reply: Any, round_trip_s: float) -> None:
+        """Statistics for the benchmark: the time spent moving data rather than running code.
+
+        The worker's own figures are untrusted numbers; they are clamped and never graded.
+        """
+        if type(reply) is not dict:
+            return
+        run_s = reply.get("run_s")
+        run_s = min(float(run_s), round_trip_s) if type(run_s) is float and run_s >= 0 else 0.0
+        stats = self.stats
+        stats["requests"] += 1
+        stats["transport_s"] += round_trip_s - run_s
+        if op == "hello":
+            stats["start_s"] += time.monotonic() - self._started_at
+        elif op == "load":
+            stats["import_s"] += run_s
+        peak = reply.get("peak_rss_mb")
+        if type(peak) is int and peak > stats["peak_rss_mb"]:
+            stats["peak_rss_mb"] = peak
 
     def _decoder_max_size(self) -> int:
         return self.limits.max_message_mb * 1024 * 1024

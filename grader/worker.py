@@ -27,7 +27,9 @@ call       target, args, kwargs             the return value; ``mutations`` list
 len        target                           ``len(target)``
 =========  ===============================  ====================================================
 
-Replies are ``{"id", "ok", "value" | "error", "mutations", "stdout", "stderr"}``.
+Replies are ``{"id", "ok", "value" | "error", "mutations", "stdout", "stderr"}``, plus on
+success ``run_s`` (seconds the operation itself ran) and ``peak_rss_mb``: statistics for the
+benchmark (the trusted side keeps them only as numbers, never for a grade).
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ import importlib.util
 import io
 import os
 import platform
+import resource
 import sys
+import time
 import traceback
 import types
 from typing import Any
@@ -116,24 +120,27 @@ class Worker:
             reply = self._handle(frame)
             protocol.write_frame(self._write_fd, reply)
 
-    def _handle(self, frame: bytes) -> bytes:
+    def _handle(self, frame: bytearray) -> list[bytes | memoryview]:
         request_id = -1
         mutations: dict[str, Any] = {}
         try:
-            request = self._decoder.decode(frame)
+            request = self._decoder.decode_frame(frame)
             request_id = request["id"]
+            started = time.perf_counter()
             value = self._dispatch(request, mutations)
-            reply = {"id": request_id, "ok": True, "value": value, "mutations": mutations}
+            reply = {"id": request_id, "ok": True, "value": value, "mutations": mutations,
+                     "run_s": time.perf_counter() - started}
         except BaseException as exc:
             reply = {"id": request_id, "ok": False, "error": self._describe(exc), "mutations": {}}
         reply["stdout"] = self._stdout.take()
         reply["stderr"] = self._stderr.take()
+        reply["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
         try:
-            return self._encoder.encode(reply)
+            return self._encoder.encode_frame(reply)
         except BaseException as exc:
             reply = {"id": request_id, "ok": False, "error": self._describe(exc), "mutations": {},
                      "stdout": "", "stderr": ""}
-            return self._encoder.encode(reply)
+            return self._encoder.encode_frame(reply)
 
     def _dispatch(self, request: dict[str, Any], mutations: dict[str, Any]) -> Any:
         op = request["op"]

@@ -97,25 +97,107 @@ def test_refs_are_refused_where_not_expected():
         protocol.Decoder().decode(payload)
 
 
-def _npy_with_header(header: str, body: bytes) -> bytes:
-    head = header.encode("latin1")
-    padding = 64 - (10 + len(head) + 1) % 64
-    head += b" " * padding + b"\n"
-    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(head)) + head + body
+def _array_with_header(dtype: str, shape: tuple[int, ...], body: bytes) -> bytes:
+    text = dtype.encode("ascii")
+    return (struct.pack(">B", len(text)) + text + struct.pack(">BB", 0, len(shape))
+            + struct.pack(f">{len(shape)}Q", *shape) + body)
 
 
 def test_object_arrays_are_refused_without_unpickling():
-    npy = _npy_with_header("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }", b"x" * 8)
-    payload = msgpack.packb(msgpack.ExtType(protocol.NDARRAY, npy))
+    payload = msgpack.packb(msgpack.ExtType(protocol.NDARRAY, _array_with_header("|O", (1,), b"x" * 8)))
+    with pytest.raises(ProtocolError, match="no permitido"):
+        protocol.Decoder().decode(payload)
+
+
+@pytest.mark.parametrize("dtype", ["<V8", "<M8", "<f8,<f8", "(2)<f8", "O", "<U3"])
+def test_only_plain_numeric_dtypes_are_accepted(dtype):
+    payload = msgpack.packb(msgpack.ExtType(protocol.NDARRAY, _array_with_header(dtype, (1,), b"x" * 8)))
     with pytest.raises(ProtocolError, match="no permitido"):
         protocol.Decoder().decode(payload)
 
 
 def test_arrays_whose_bytes_do_not_match_their_shape_are_refused():
-    npy = _npy_with_header("{'descr': '<f8', 'fortran_order': False, 'shape': (1000,), }", b"x" * 8)
-    payload = msgpack.packb(msgpack.ExtType(protocol.NDARRAY, npy))
+    payload = msgpack.packb(msgpack.ExtType(protocol.NDARRAY, _array_with_header("<f8", (1000,), b"x" * 8)))
     with pytest.raises(ProtocolError, match="necesita 8000 bytes"):
         protocol.Decoder().decode(payload)
+
+
+def frame_of(value, encoder=None) -> bytearray:
+    """What the reader gets: the frame without its 4-byte length."""
+    read_fd, write_fd = os.pipe()
+    try:
+        pieces = (encoder or protocol.Encoder()).encode_frame(value)
+        assert sum(memoryview(p).nbytes for p in pieces) < 60_000  # fits in the pipe
+        protocol.write_frame(write_fd, pieces)
+        return protocol.read_frame(read_fd)
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+
+
+def test_large_arrays_travel_out_of_band_and_arrive_as_writable_aligned_views():
+    big = np.arange(1000, dtype=np.float64).reshape(10, 100)
+    fortran = np.asfortranarray(np.arange(600, dtype=np.int32).reshape(20, 30))
+    strided = np.arange(2000, dtype=np.float32)[::2]
+    value = {"a": big, "t": (fortran, strided, np.ones(3, dtype=np.complex128)), "s": "ok"}
+    frame = frame_of(value)
+    document_size = struct.unpack(">I", frame[:4])[0]
+    assert document_size < 400, "the arrays' bytes are not inside the msgpack document"
+    decoded = protocol.Decoder().decode_frame(frame)
+    np.testing.assert_array_equal(decoded["a"], big)
+    np.testing.assert_array_equal(decoded["t"][0], fortran)
+    np.testing.assert_array_equal(decoded["t"][1], strided)
+    assert decoded["t"][0].flags.f_contiguous and decoded["t"][0].dtype == np.int32
+    assert type(decoded["t"]) is tuple and decoded["s"] == "ok"
+    for array in (decoded["a"], decoded["t"][0], decoded["t"][1]):
+        assert array.base is not None, "a view of the frame, not a copy"
+        assert array.flags.writeable and array.flags.aligned
+    decoded["a"][:] = -1  # writing one array leaves the others alone: no shared bytes
+    np.testing.assert_array_equal(decoded["t"][0], fortran)
+
+
+def test_tensors_travel_out_of_band_too():
+    import torch
+
+    tensor = torch.arange(300, dtype=torch.float64).reshape(3, 100).requires_grad_(True)
+    decoded = protocol.Decoder().decode_frame(frame_of([tensor]))[0]
+    assert type(decoded) is torch.Tensor and decoded.requires_grad and decoded.dtype == torch.float64
+    assert torch.equal(decoded.detach(), tensor.detach())
+
+
+def _forged_frame(document: bytes, tail: bytes) -> bytearray:
+    return bytearray(struct.pack(">I", len(document)) + document + tail)
+
+
+def test_an_out_of_band_array_longer_than_the_frame_is_refused():
+    header = _array_with_header("<f8", (1000,), b"")
+    document = msgpack.packb([msgpack.ExtType(protocol.OOBARRAY, header)])
+    with pytest.raises(ProtocolError, match="necesita 8000 bytes"):
+        protocol.Decoder().decode_frame(_forged_frame(document, b"\0" * 64))
+
+
+def test_two_out_of_band_arrays_never_share_bytes():
+    header = _array_with_header("<f8", (64,), b"")
+    document = msgpack.packb([msgpack.ExtType(protocol.OOBARRAY, header)] * 2)
+    pad = -(4 + len(document)) % 16
+    with pytest.raises(ProtocolError, match="quedan"):  # room for one array, named twice
+        protocol.Decoder().decode_frame(_forged_frame(document, b"\0" * (pad + 512)))
+
+
+def test_bytes_after_the_arrays_are_refused():
+    with pytest.raises(ProtocolError, match="sobran bytes"):
+        protocol.Decoder().decode_frame(_forged_frame(msgpack.packb(1), b"\0" * 64))
+
+
+def test_out_of_band_arrays_are_refused_outside_a_frame():
+    header = _array_with_header("<f8", (1,), b"")
+    with pytest.raises(ProtocolError, match="fuera de banda"):
+        protocol.Decoder().decode(msgpack.packb(msgpack.ExtType(protocol.OOBARRAY, header)))
+
+
+def test_a_frame_with_a_lying_document_length_is_refused():
+    with pytest.raises(ProtocolError, match="dice medir"):
+        protocol.Decoder().decode_frame(bytearray(struct.pack(">I", 1000) + b"\x01"))
 
 
 @pytest.mark.parametrize("payload", [b"\xc1", b"\x92\x01", msgpack.packb(msgpack.ExtType(42, b""))])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from grader.errors import ConfigError, GraderError
-from grader.reference import RecordingReference, ReplayReference
+from grader.reference import CachingReference, RecordingReference, ReplayReference
 
 
 def module(**functions):
@@ -47,3 +47,46 @@ def test_a_result_that_is_not_data_cannot_be_recorded():
     recording = RecordingReference(module(model=lambda: object()))
     with pytest.raises(ConfigError, match="no es un dato"):
         recording.model()
+
+
+def counting_module() -> types.ModuleType:
+    module = types.ModuleType("ref")
+    module.calls = 0
+
+    def double(x):
+        module.calls += 1
+        return x * 2, {"n": int(x.size)}
+
+    class Model:
+        pass
+
+    module.double = double
+    module.Model = Model
+    module.make = lambda: Model()
+    return module
+
+
+def test_caching_reference_computes_each_distinct_call_once():
+    module = counting_module()
+    cached = CachingReference(module)
+    x = np.arange(6.0).reshape(2, 3)
+    cached.double(x)
+    second = cached.double(x.copy())
+    cached.double(x + 1)
+    assert module.calls == 2 and (cached.hits, cached.misses) == (1, 2)
+    np.testing.assert_array_equal(second[0], x * 2)
+    assert second[1] == {"n": 6} and type(second) is tuple
+
+
+def test_caching_reference_hands_out_copies_that_checks_may_change():
+    cached = CachingReference(counting_module())
+    x = np.ones(3)
+    cached.double(x)[0][:] = 99
+    np.testing.assert_array_equal(cached.double(x)[0], [2, 2, 2])
+
+
+def test_caching_reference_passes_classes_and_non_data_results_through():
+    module = counting_module()
+    cached = CachingReference(module)
+    assert cached.Model is module.Model
+    assert isinstance(cached.make(), module.Model) and cached.make() is not cached.make()

@@ -125,13 +125,13 @@ class Channel:
         self._write_fd = process.stdin.fileno()
         self._read_fd = process.stdout.fileno()
 
-    def send(self, payload: bytes) -> None:
+    def send(self, payload: bytes | list[bytes | memoryview]) -> None:
         try:
             protocol.write_frame(self._write_fd, payload)
         except (BrokenPipeError, OSError):
             raise EOFError from None
 
-    def receive(self, *, deadline: float, max_size: int) -> bytes:
+    def receive(self, *, deadline: float, max_size: int) -> bytearray:
         return protocol.read_frame(self._read_fd, max_size=max_size, deadline=deadline)
 
     def close(self) -> str:
