@@ -54,7 +54,7 @@ class RemoteObject:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
-        return self._session.request("getattr", target=self, name=name)
+        return self._session.getattr(self, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
         self._session.request("setattr", target=self, name=name, value=value)
@@ -135,6 +135,10 @@ class Session:
         """Where the time went (worker starts, the module's import, moving data) and the
         worker's peak memory: for ``benchmarks/``, copied into the result's environment."""
         self._module: RemoteObject | None = None
+        self._attributes: dict[str, RemoteObject] = {}
+        """The student module's functions and classes already asked for (see ``getattr``)."""
+        self._bindings: Any = None
+        self._cacheable = False
         self._helpers: RemoteObject | None = None
         self._load_error: StudentError | None = None
         self._next_id = 0
@@ -239,6 +243,7 @@ class Session:
     def close(self) -> str:
         """Kills the worker if it runs; returns how it ended."""
         channel, self._channel, self._module = self._channel, None, None
+        self._attributes.clear()
         return channel.close() if channel is not None else ""
 
     def _fail(self, error: type[WorkerError], message: str) -> WorkerError:
@@ -267,6 +272,18 @@ class Session:
 
     def request(self, op: str, **fields: Any) -> Any:
         return self._request(op, **fields)[0]
+
+    def getattr(self, target: RemoteObject, name: str) -> Any:
+        """``target.name``; the student's functions and classes are asked for once, until a call
+        rebinds a module-level name (each ``student.f(x)`` would otherwise be two round trips)."""
+        module = self._module is not None and target._id == self._module._id and (
+            target._generation == self.generation)
+        if module and name in self._attributes:
+            return self._attributes[name]
+        value = self.request("getattr", target=target, name=name)
+        if module and self._cacheable and type(value) is RemoteObject:
+            self._attributes[name] = value
+        return value
 
     def _request(self, op: str, **fields: Any) -> tuple[Any, dict[str, Any]]:
         if self._channel is None:
@@ -336,6 +353,11 @@ class Session:
             if type(text) is str and text:
                 self._keep_output(text)
         if reply["ok"]:
+            bindings = reply.get("bindings")
+            if bindings != self._bindings:
+                self._attributes.clear()
+                self._bindings = bindings
+            self._cacheable = reply.get("cacheable") is True
             mutations = reply.get("mutations", {})
             if type(mutations) is not dict or not all(type(k) is str for k in mutations):
                 raise self._fail(ProtocolError, "respuesta inválida del worker: mutaciones mal "

@@ -29,7 +29,10 @@ len        target                           ``len(target)``
 
 Replies are ``{"id", "ok", "value" | "error", "mutations", "stdout", "stderr"}``, plus on
 success ``run_s`` (seconds the operation itself ran) and ``peak_rss_mb``: statistics for the
-benchmark (the trusted side keeps them only as numbers, never for a grade).
+benchmark (the trusted side keeps them only as numbers, never for a grade). Once the student's
+module is loaded, replies carry ``bindings`` (a number that changes when a module-level name is
+rebound) and a ``getattr`` of the module says whether the value is a function or class
+(``cacheable``), so the trusted side can skip asking for ``student.f`` again until then.
 """
 
 from __future__ import annotations
@@ -92,6 +95,7 @@ class Worker:
         self._objects: dict[int, Any] = {}
         self._ids: dict[int, int] = {}  # id(obj) -> ref id, so one object keeps one ref
         self._student_file = ""
+        self._module: types.ModuleType | None = None
         self._encoder = protocol.Encoder(on_other=self._register)
         self._decoder = protocol.Decoder(on_ref=self._lookup, max_size=1 << 40)
         self._stdout = _CappedWriter()
@@ -130,6 +134,10 @@ class Worker:
             value = self._dispatch(request, mutations)
             reply = {"id": request_id, "ok": True, "value": value, "mutations": mutations,
                      "run_s": time.perf_counter() - started}
+            if self._module is not None:
+                reply["bindings"] = self._bindings()
+                if request["op"] == "getattr" and request.get("target") is self._module:
+                    reply["cacheable"] = _is_definition(self._module.__dict__.get(request["name"]))
         except BaseException as exc:
             reply = {"id": request_id, "ok": False, "error": self._describe(exc), "mutations": {}}
         reply["stdout"] = self._stdout.take()
@@ -188,7 +196,17 @@ class Worker:
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
+        self._module = module
         return module
+
+    def _bindings(self) -> int:
+        """Changes whenever a name of the student's module is bound, rebound or deleted.
+
+        Objects handed out stay registered (alive), so a new binding never reuses their id.
+        """
+        assert self._module is not None
+        names = self._module.__dict__
+        return hash((tuple(names), tuple(map(id, names.values()))))
 
     def _define(self, name: str, source: str) -> Any:
         module = types.ModuleType(name)
@@ -257,6 +275,11 @@ def _mutable(value: Any) -> bool:
     import numpy
 
     return type(value) in (numpy.ndarray, dict, list)
+
+
+def _is_definition(value: Any) -> bool:
+    """A function or class: what the trusted side may keep a handle to between calls."""
+    return isinstance(value, (types.FunctionType, type))
 
 
 def main() -> None:
