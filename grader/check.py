@@ -9,22 +9,24 @@ course repository.
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import scoring
-from .course import Assignment, Course, find_course, load_assignment, load_course
-from .errors import SubmissionError, UsageError
+from .course import ASSIGNMENT_FILE, Assignment, Course, find_course, load_assignment, load_course
+from .errors import ConfigError, SubmissionError, UsageError
 from .harness import run_on_module
+from .notebooks import DEFAULT_NOTEBOOK_MODE, MODES
 from .reference import EXPECTED_FILE, ReplayReference, load_reference
 from .results import CheckResult, ExerciseScore
 from .sandbox.base import Limits
 from .sandbox.subprocess import SubprocessBackend
-from .submissions import module_source
+from .submissions import prepared_source
 
 
-@dataclass
+@dataclass(repr=False)
 class CheckReport:
     assignment: Assignment
     file: Path
@@ -36,15 +38,43 @@ class CheckReport:
     load_error: str
     source: str
     """Where the checks came from (bundle folder or course repository)."""
+    notes: list[str] = field(default_factory=list)
+    """What the student should know about how the file was read (notebook cells skipped, ...)."""
 
     @property
     def passed(self) -> bool:
         return not self.load_error and bool(self.checks) and all(
             c.status.value == "PASS" for c in self.checks)
 
+    def __repr__(self) -> str:
+        # Short: in a notebook the report is also a cell's value, shown below the feedback.
+        outcome = "todas pasan" if self.passed else "hay comprobaciones que no pasan"
+        return (f"<CheckReport {self.assignment.name}: {self.earned:g} / {self.possible:g} "
+                f"puntos, {outcome}>")
 
-def locate(tp: str, file: Path, checks_dir: Path | None) -> tuple[Assignment, Any, str]:
-    """Finds the public checks for ``tp``: returns the assignment, its reference and a label."""
+
+CLI_HINT = ("Corré el comando dentro de la carpeta del TP que te dio la cátedra (la que tiene "
+            "checks/) o pasá --checks CARPETA.")
+
+
+def bundle_notebook_mode(folder: Path) -> str:
+    """The notebook mode a released bundle was graded with (``[notebook] mode`` in its
+    ``assignment.toml``, written by ``grader release``); the default for older bundles."""
+    path = folder / ASSIGNMENT_FILE
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8")).get("notebook", {})
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: TOML inválido: {exc}") from None
+    mode = table.get("mode", DEFAULT_NOTEBOOK_MODE) if isinstance(table, dict) else None
+    if mode not in MODES:
+        raise ConfigError(f"{path} [notebook].mode debe ser uno de {list(MODES)} (llegó {mode!r})")
+    return str(mode)
+
+
+def locate(tp: str, file: Path, checks_dir: Path | None, *,
+           hint: str = CLI_HINT) -> tuple[Assignment, Any, str, str]:
+    """Finds the public checks for ``tp``: returns the assignment, its reference, a label and
+    the notebook mode to convert with. ``hint`` ends the error when nothing is found."""
     candidates = [checks_dir] if checks_dir else [
         file.parent / "checks", Path.cwd() / "checks", file.parent / tp / "checks"]
     for folder in candidates:
@@ -54,7 +84,8 @@ def locate(tp: str, file: Path, checks_dir: Path | None) -> tuple[Assignment, An
                 raise UsageError(f"{folder} tiene las comprobaciones de {assignment.name}, no de {tp}")
             expected = folder / EXPECTED_FILE
             if expected.is_file():
-                return assignment, ReplayReference(expected), str(folder)
+                return (assignment, ReplayReference(expected), str(folder),
+                        bundle_notebook_mode(folder))
     course_file = find_course(Path.cwd()) or find_course(file.parent)
     if course_file is not None:
         course = load_course(course_file)
@@ -62,11 +93,10 @@ def locate(tp: str, file: Path, checks_dir: Path | None) -> tuple[Assignment, An
         assignment = load_assignment(entry.assignment)
         if entry.reference is not None:
             return (assignment, load_reference(entry.reference, assignment.module),
-                    str(entry.assignment))
-    looked = ", ".join(str(c) for c in candidates if c is not None)
+                    str(entry.assignment), entry.notebook_mode)
+    looked = ", ".join(dict.fromkeys(str(c) for c in candidates if c is not None))
     raise UsageError(f"no encontré las comprobaciones de {tp}: busqué {looked} y un course.toml. "
-                     f"Corré el comando dentro de la carpeta del TP que te dio la cátedra "
-                     f"(la que tiene checks/) o pasá --checks CARPETA.")
+                     + hint)
 
 
 def check_file(tp: str, file: Path, *, checks_dir: Path | None = None,
@@ -76,30 +106,32 @@ def check_file(tp: str, file: Path, *, checks_dir: Path | None = None,
         raise UsageError(f"no existe el archivo {file}")
     if file.suffix not in (".py", ".ipynb"):
         raise UsageError(f"se esperaba un archivo .py o .ipynb; llegó {file.name}")
-    assignment, reference, source = locate(tp, file, checks_dir)
+    assignment, reference, source, notebook_mode = locate(tp, file, checks_dir)
     limits = limits or Limits.from_mapping(assignment.limits, where="assignment.toml [limits]")
     with tempfile.TemporaryDirectory(prefix="grader-check-") as tmp:
         module_file = Path(tmp) / f"{assignment.module}.py"
         try:
-            module_file.write_text(module_source(file), encoding="utf-8")
+            prepared = prepared_source(file, notebook_mode=notebook_mode)
         except SubmissionError as exc:
-            return _report(assignment, file, [], str(exc), source)
+            return make_report(assignment, file, [], str(exc), source)
+        module_file.write_text(prepared.source, encoding="utf-8")
         # On the student's own machine the point of a separate process is that an infinite loop
         # or os._exit cannot take the checks down, not isolation from their own files.
         run = run_on_module(
             assignment, module_file, reference, list(assignment.public_checks),
             backend=None if backend == "inprocess" else SubprocessBackend(isolation="none"),
             limits=limits)
-    return _report(assignment, file, run.checks, run.load_error, source)
+    return make_report(assignment, file, run.checks, run.load_error, source, prepared.notes)
 
 
-def _report(assignment: Assignment, file: Path, checks: list[CheckResult], load_error: str,
-            source: str) -> CheckReport:
+def make_report(assignment: Assignment, file: Path, checks: list[CheckResult], load_error: str,
+                source: str, notes: tuple[str, ...] = ()) -> CheckReport:
+    """Scores ``checks`` into the report that ``render_check`` shows."""
     exercises = scoring.score_checks(checks, assignment.exercises)
     earned, possible, score = scoring.tp_score(exercises)
     return CheckReport(assignment=assignment, file=file, checks=checks, exercises=exercises,
                        earned=earned, possible=possible, score=score, load_error=load_error,
-                       source=source)
+                       source=source, notes=list(notes))
 
 
 def course_of(path: Path) -> Course:

@@ -4,5 +4,5 @@ import grader
 
 
 def test_exported_members_are_pinned():
-    assert grader.__all__ == ["Limits", "Status", "SubmissionResult", "__version__"]
+    assert grader.__all__ == ["Limits", "Status", "SubmissionResult", "__version__", "check"]
     assert grader.__all__ == sorted(grader.__all__)

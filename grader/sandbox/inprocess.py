@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 import traceback
+from collections.abc import Collection
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -27,15 +28,21 @@ class InprocessStudent:
     """Imports the student's file in this process and times each check with SIGALRM.
 
     Args:
-        module_file: the student's ``.py`` file (notebooks already converted).
+        module_file: the student's ``.py`` file (notebooks already converted); ``None`` when
+            ``module`` is given.
         module_name: the name to import it under.
         limits: only ``call_timeout_s`` applies (as a per-check budget).
+        module: an already-built module to check instead of importing a file: what a running
+            notebook kernel has defined (``grader.check`` in a notebook).
     """
 
     isolated = False
 
-    def __init__(self, module_file: Path, module_name: str, limits: Limits, *,
-                 uses_torch: bool = False, helpers_source: str | None = None) -> None:
+    def __init__(self, module_file: Path | None, module_name: str, limits: Limits, *,
+                 uses_torch: bool = False, helpers_source: str | None = None,
+                 module: ModuleType | None = None) -> None:
+        if (module_file is None) == (module is None):
+            raise ValueError("InprocessStudent needs exactly one of module_file and module")
         self.module_file = module_file
         self.module_name = module_name
         self.limits = limits
@@ -45,7 +52,7 @@ class InprocessStudent:
         self.uses_torch = uses_torch
         self.helpers_source = helpers_source
         self.device = "cpu"
-        self._module: ModuleType | None = None
+        self._module = module
         self._helpers: ModuleType | None = None
         self._load_error: StudentError | None = None
         self._output = io.StringIO()
@@ -54,6 +61,7 @@ class InprocessStudent:
         if self._load_error is not None:
             raise self._load_error.with_traceback(None)
         if self._module is None:
+            assert self.module_file is not None  # __init__: a file when no module was given
             name = f"_student_{self.module_name}"
             spec = importlib.util.spec_from_file_location(name, self.module_file)
             assert spec is not None and spec.loader is not None
@@ -114,9 +122,11 @@ class InprocessStudent:
         return ""
 
 
-def student_error(exc: BaseException, student_file: str) -> StudentError:
-    """Describes an exception raised by student code with the student's own frames only."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == student_file]
+def student_error(exc: BaseException, student_file: str | Collection[str]) -> StudentError:
+    """Describes an exception raised by student code with the student's own frames only (those
+    of ``student_file``, or of any of several files: a notebook kernel's cells)."""
+    files = {student_file} if isinstance(student_file, str) else set(student_file)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename in files]
     message = str(exc)
     if isinstance(exc, SyntaxError) and exc.lineno is not None:
         message = f"{exc.msg} (línea {exc.lineno})"

@@ -1,0 +1,134 @@
+"""``import grader; grader.check("tp1")`` in a notebook: the public checks run on what the running
+kernel has defined, and the feedback is the command line's, as notebook output."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+import grader
+from grader import kernel
+from grader.course import load_course
+from grader.errors import UsageError
+from grader.release import release
+
+REPO = Path(__file__).parent.parent
+
+LAYERS = '''\
+def linear_forward(x, W, b):
+    return x @ W + b, (x, W, b)
+
+
+def linear_backward(dout, cache):
+    x, W, b = cache
+    return dout @ W.T, x.T @ dout, dout.sum(axis=0)
+
+
+def relu_forward(x):
+    return np.maximum(x, 0.0), x > 0
+
+
+def relu_backward(dout, cache):
+    return dout * cache
+'''
+WRONG_SIGMOID = '''\
+def sigmoid_forward(x):
+    s = 1.0 / (1.0 + np.exp(x))  # el signo del exponente está mal
+    return s, s
+
+
+def sigmoid_backward(dout, cache):
+    return dout * cache * (1.0 - cache)
+'''
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory) -> Path:
+    """What students get from ``grader release tp1``: the starter tp1.ipynb and checks/."""
+    return release(load_course(REPO / "course.toml"), "tp1", tmp_path_factory.mktemp("dist") / "tp1")
+
+
+def _row(html: str, exercise: str) -> str:
+    match = re.search(rf"<tr>.*?<td>{exercise}</td>.*?</tr>", html, flags=re.S)
+    assert match, f"no hay fila para {exercise} en {html}"
+    return match.group(0)
+
+
+def test_check_in_a_notebook_shows_the_running_kernels_feedback(bundle, monkeypatch):
+    # The folder's tp1.ipynb is the untouched starter: re-reading the file would score 0.
+    assert "NotImplementedError" in (bundle / "tp1.ipynb").read_text()
+    monkeypatch.setenv("JUPYTER_PLATFORM_DIRS", "1")  # jupyter_core warns without it
+    notebook = new_notebook(cells=[
+        new_markdown_cell("# TP1"), new_code_cell("import numpy as np\nimport grader"),
+        new_code_cell(LAYERS), new_code_cell(WRONG_SIGMOID),
+        new_code_cell('report = grader.check("tp1")\nprint("puntos:", report.earned, report.passed)')])
+    NotebookClient(notebook, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(bundle)}}).execute()
+    outputs = notebook.cells[-1].outputs
+    shown = [o for o in outputs if o.output_type == "display_data"]
+    printed = "".join(o.text for o in outputs if o.output_type == "stream")
+    assert len(shown) == 1 and printed == "puntos: 3.0 False\n"
+    html, text = shown[0].data["text/html"], shown[0].data["text/plain"]
+    assert "2.00 / 2.00" in _row(html, "Capa lineal") and "1.00 / 1.00" in _row(html, "ReLU")
+    sigmoid = _row(html, "Sigmoide")
+    assert "0.00 / 1.00" in sigmoid and "FAIL" in sigmoid
+    assert "sigmoid_forward: out difiere: error absoluto máx" in sigmoid
+    assert "tp1.py no define &#x27;softmax&#x27;" in _row(html, "Softmax")
+    assert "Total de las comprobaciones públicas: 3 / 20 puntos (1.50 / 10)." in html
+    assert re.search(r"✔ Capa lineal +2\.00 / 2\.00", text)
+    assert re.search(r"✘ Sigmoide +0\.00 / 1\.00\n +FAIL test_sigmoid: sigmoid_forward: out difiere", text)
+    assert "lo que está definido ahora en el kernel" in text
+
+
+def test_outside_a_notebook_the_feedback_is_printed_and_library_rules_still_apply(
+        bundle, tmp_path, monkeypatch, capsys):
+    source = tmp_path / "celdas.py"
+    source.write_text("import numpy as np\nfrom scipy.special import expit\n" + LAYERS
+                      + "\n\ndef sigmoid_forward(x):\n    s = expit(x)\n    return s, s\n")
+    namespace = {"__name__": "__main__"}
+    exec(compile(source.read_text(), str(source), "exec"), namespace)
+    monkeypatch.chdir(bundle)
+    report = grader.check("tp1", namespace=namespace)
+    assert (report.earned, report.passed) == (3.0, False)
+    printed = capsys.readouterr().out
+    assert "FAIL test_sigmoid: este ejercicio debe resolverse solo con numpy: sigmoid_forward usa scipy" \
+        in printed
+    assert "ERROR test_softmax: tp1.py no define 'softmax'" in printed
+    assert repr(report) == "<CheckReport tp1: 3 / 20 puntos, hay comprobaciones que no pasan>"
+
+
+def test_an_error_in_the_students_function_reads_as_in_the_sandbox(bundle, monkeypatch):
+    namespace = {"__name__": "__main__"}  # what a cell's functions see: they belong to __main__
+    exec("def relu_forward(x):\n    raise NotImplementedError('Implementá relu_forward')", namespace)
+    monkeypatch.chdir(bundle)
+    report = grader.check("tp1", namespace=namespace, show=False)
+    relu = [c for c in report.checks if c.exercise == "relu"]
+    assert relu[0].status.value == "ERROR"
+    assert relu[0].message == "no está implementado todavía (NotImplementedError: Implementá relu_forward)"
+
+
+def test_without_the_bundle_it_says_where_it_looked_and_how_to_get_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError) as error:
+        grader.check("tp1", namespace={})
+    message = str(error.value)
+    assert message.startswith(f"no encontré las comprobaciones de tp1: busqué {tmp_path / 'checks'}, "
+                              f"{tmp_path / 'tp1' / 'checks'} y un course.toml.")
+    assert "generada con 'grader release'" in message and 'checks="RUTA/A/checks"' in message
+
+
+def test_grader_check_stays_the_notebook_function_after_the_command_module_is_imported():
+    import grader.check as command  # noqa: F401  (binds grader.check the submodule, in Python's way)
+    from grader.check import check_file  # noqa: F401
+
+    assert grader.check is kernel.check
+
+
+def test_the_notebook_format_is_what_nbclient_executes():
+    # nbformat validates what the test above builds, so an invalid notebook fails there, not later
+    nbformat.validate(new_notebook(cells=[new_code_cell("import grader")]))
