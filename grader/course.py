@@ -16,22 +16,34 @@ Both are validated on load; every error names the file and the key::
     weight = "1/3"      # a number or a fraction; weights add up to 1
     assignment = "assignments/tp1"
     reference = "reference_solutions/tp1"
+    notebook_mode = "definitions"   # or "full": what of a notebook runs (grader.notebooks)
 
     [limits]            # sandbox defaults (grader.sandbox.Limits), overridable per assignment
     call_timeout_s = 10
+
+Deadlines (``[calendar]``, ``[[tp]] deadline`` or ``closes_after_class``) and the late policy
+(``[late]``) are described in ``grader.late``; the form export's columns (``[form]``) and the roster
+(``[roster]``) in ``grader.intake``. None of them takes part in the grading fingerprint
+(``Course.score_settings``): changing them never regrades.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import json
 import os
 import tomllib
+import zoneinfo
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .late import ALL_TPS, Extension, LatePolicy
+from .notebooks import DEFAULT_NOTEBOOK_MODE
+from .notebooks import MODES as NOTEBOOK_MODES
 from .sandbox.base import Limits
 
 COURSE_FILE = "course.toml"
@@ -52,6 +64,17 @@ class Exercise:
     """Whether these functions must not use torch, tensorflow, jax, scipy or scikit-learn."""
     partial_credit: bool = False
     """Split the points over the checks; by default the exercise earns them only if all pass."""
+    visibility: str = ""
+    """How its checks are shown (one of ``VISIBILITIES``); empty: public checks ``visible``,
+    hidden ones ``after_due_date`` (``grader.formats.visibility_of``)."""
+    check_visibility: tuple[tuple[str, str], ...] = ()
+    """Per-check overrides, ``(check name or id, visibility)``: ``check_visibility =
+    {"hidden::test_train_accuracy" = "total_only"}`` in its ``[[exercise]]``."""
+
+
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published", "total_only")
+"""Gradescope's four test visibilities, and ``total_only``: only the points count, the check's
+name and message never reach a student."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +116,44 @@ class TPEntry:
     weight: Fraction
     assignment: Path
     reference: Path | None
+    notebook_mode: str = DEFAULT_NOTEBOOK_MODE
+    """How a notebook becomes the module: ``"definitions"`` (top-level work dropped) or
+    ``"full"`` (every statement runs); see ``grader.notebooks``. ``grader release`` writes it
+    into the bundle so ``grader check`` converts the same way."""
+
+
+DEFAULT_TIMEZONE = "America/Argentina/Buenos_Aires"
+# Sections and [[tp]] keys that never change a raw score (see Course.score_settings). The
+# assignment and reference folders are hashed by content (grading.fingerprint), not by path.
+_NOT_SCORE_SECTIONS = frozenset({"form", "roster", "calendar", "late"})
+_NOT_SCORE_TP_KEYS = frozenset({"weight", "deadline", "closes_after_class", "assignment", "reference"})
+
+
+@dataclass(frozen=True)
+class FormColumns:
+    """``[form]``: the headers of the online form's responses export (defaults: Google Forms in
+    Spanish). An optional column set to ``""`` is not read; ``upload = ""`` finds the column
+    whose cells hold Drive links."""
+
+    timestamp: str = "Marca temporal"
+    email: str = "Dirección de correo electrónico"
+    student_id: str = "Padrón"
+    name: str = "Nombre y apellido"
+    tp: str = "TP"
+    """Which TP the response hands in; rows of other TPs are left aside."""
+    upload: str = ""
+    timezone: str = DEFAULT_TIMEZONE
+    """The exporter's timezone: timestamps in the file carry no offset."""
+
+
+@dataclass(frozen=True)
+class RosterSettings:
+    """``[roster]``: the class list, source of identity (``grader.intake.roster``)."""
+
+    path: Path | None = None
+    student_id: str = "padrón"
+    name: str = "nombre"
+    email: str = "email"
 
 
 @dataclass(frozen=True)
@@ -106,6 +167,30 @@ class Course:
     limits: dict[str, Any] = field(default_factory=dict)
     secret_env: str = "GRADER_SECRET"
     """Environment variable holding the course secret that keys each student's hidden inputs."""
+    timezone: str = DEFAULT_TIMEZONE
+    """``[calendar] timezone``: the zone of deadlines written without an offset."""
+    deadlines: dict[str, dt.datetime] = field(default_factory=dict)
+    """TP name -> its deadline (timezone-aware); TPs without one are absent."""
+    late: LatePolicy = field(default_factory=LatePolicy)
+    form: FormColumns = field(default_factory=FormColumns)
+    roster: RosterSettings | None = None
+    """``[roster]``: the roster file and its columns, when the course names one."""
+    settings: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """The parsed ``course.toml``, for ``score_settings``."""
+
+    def score_settings(self, tp: str) -> bytes:
+        """What in ``course.toml`` decides ``tp``'s raw scores, canonically serialised (for the
+        grading fingerprint): every section except the form, roster, calendar and late policy,
+        and of the ``[[tp]]`` tables only ``tp``'s, without its weight, deadline keys and folder
+        paths (the fingerprint hashes the folders' contents).
+
+        Unknown sections are kept on purpose: a new setting regrades until someone decides here
+        that it cannot change a score."""
+        kept: dict[str, Any] = {k: v for k, v in self.settings.items()
+                                if k not in _NOT_SCORE_SECTIONS and k != "tp"}
+        entries = [t for t in self.settings.get("tp", []) if isinstance(t, dict) and t.get("name") == tp]
+        kept["tp"] = [{k: v for k, v in t.items() if k not in _NOT_SCORE_TP_KEYS} for t in entries]
+        return json.dumps(kept, sort_keys=True, default=str, ensure_ascii=False).encode()
 
     def hidden_seed_key(self, student: str) -> str:
         """The key of ``student``'s hidden-check inputs: a hash of the course secret (the course
@@ -161,6 +246,14 @@ def _weight(value: Any, where: str) -> Fraction:
     return weight
 
 
+def _notebook_mode(raw: dict[str, Any], where: str) -> str:
+    mode = raw.get("notebook_mode", DEFAULT_NOTEBOOK_MODE)
+    if mode not in NOTEBOOK_MODES:
+        allowed = " o ".join(f'"{m}"' for m in NOTEBOOK_MODES)
+        raise ConfigError(f"{where}.notebook_mode debe ser {allowed} (llegó {mode!r})")
+    return str(mode)
+
+
 def load_course(path: Path) -> Course:
     """Loads and validates ``course.toml``; relative paths in it are relative to its folder."""
     path = path.resolve()
@@ -179,7 +272,8 @@ def load_course(path: Path) -> Course:
             name=_require(raw, "name", str, at),
             weight=_weight(_require(raw, "weight", (int, float, str), at), at),
             assignment=path.parent / _require(raw, "assignment", str, at),
-            reference=path.parent / reference if isinstance(reference, str) else None))
+            reference=path.parent / reference if isinstance(reference, str) else None,
+            notebook_mode=_notebook_mode(raw, at)))
     names = [t.name for t in tps]
     if len(set(names)) != len(names):
         raise ConfigError(f"{where}: hay TPs repetidos: {names}")
@@ -189,11 +283,15 @@ def load_course(path: Path) -> Course:
                           f"({', '.join(f'{t.name}={t.weight}' for t in tps)})")
     limits = data.get("limits", {})
     Limits.from_mapping(limits, where=f"{where} [limits]")
+    zone_name, deadlines = _deadlines(data, raw_tps, where)
     return Course(
         name=str(course.get("name", "")), root=path.parent, tps=tuple(tps),
         scale_max=float(grading.get("scale_max", 10)), pass_mark=float(grading.get("pass_mark", 4)),
         decimals=int(grading.get("decimals", 2)), limits=limits,
-        secret_env=str(grading.get("secret_env", "GRADER_SECRET")))
+        secret_env=str(grading.get("secret_env", "GRADER_SECRET")),
+        timezone=zone_name, deadlines=deadlines,
+        late=_late_policy(data, names, _zone(zone_name, where), where),
+        form=_form(data, zone_name, where), roster=_roster(data, path.parent, where), settings=data)
 
 
 def find_course(start: Path) -> Path | None:
@@ -202,6 +300,196 @@ def find_course(start: Path) -> Path | None:
         if (folder / COURSE_FILE).is_file():
             return folder / COURSE_FILE
     return None
+
+
+# --- deadlines, late policy, form and roster (grader.late, grader.intake) ---------------------
+
+
+def _table(data: dict[str, Any], key: str, where: str, known: tuple[str, ...]) -> dict[str, Any]:
+    table = data.get(key, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: [{key}] debe ser una tabla (llegó {table!r})")
+    for name in table:
+        if name not in known:
+            raise ConfigError(f"{where} [{key}]: clave desconocida {name!r}; las válidas son "
+                              f"{', '.join(known)}")
+    return table
+
+
+def _zone(name: Any, where: str) -> zoneinfo.ZoneInfo:
+    if isinstance(name, str) and name:
+        try:
+            return zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            pass
+    raise ConfigError(f"{where} debe ser una zona horaria de la base IANA como "
+                      f"\"{DEFAULT_TIMEZONE}\" (llegó {name!r})")
+
+
+def _moment(value: Any, zone: dt.tzinfo, where: str) -> dt.datetime:
+    """A date and time from TOML or an ISO string; without an offset, it is in ``zone``."""
+    if isinstance(value, str) and len(value.strip()) > 10:
+        try:
+            value = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    if not isinstance(value, dt.datetime):
+        raise ConfigError(f"{where} debe ser una fecha con hora como \"2026-09-18T23:00\" "
+                          f"(llegó {value!r})")
+    return value.replace(tzinfo=zone) if value.tzinfo is None else value
+
+
+def _number(table: dict[str, Any], key: str, where: str, default: float, *,
+            at_most: float | None = None) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (
+            at_most is not None and value > at_most):
+        bound = f" entre 0 y {at_most:g}" if at_most is not None else " mayor o igual a 0"
+        raise ConfigError(f"{where}.{key} debe ser un número{bound} (llegó {value!r})")
+    return float(value)
+
+
+def _deadlines(data: dict[str, Any], raw_tps: list[Any], where: str) -> tuple[str, dict[str, dt.datetime]]:
+    """The course timezone and each TP's deadline (``deadline`` or ``closes_after_class``)."""
+    calendar = _table(data, "calendar", where,
+                      ("timezone", "classes", "due_days_after_class", "due_time"))
+    at = f"{where} [calendar]"
+    zone_name = calendar.get("timezone", DEFAULT_TIMEZONE)
+    zone = _zone(zone_name, f"{at}.timezone")
+    classes: list[dt.date] = []
+    raw_classes = calendar.get("classes", [])
+    if not isinstance(raw_classes, list):
+        raise ConfigError(f"{at}.classes debe ser una lista de fechas como \"2026-08-19\"")
+    for i, value in enumerate(raw_classes):
+        try:
+            day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+        except ValueError:
+            day = None
+        if day is None or isinstance(day, dt.datetime):
+            raise ConfigError(f"{at}.classes[{i}] debe ser una fecha como \"2026-08-19\" "
+                              f"(llegó {value!r})")
+        if classes and day <= classes[-1]:
+            raise ConfigError(f"{at}.classes debe estar en orden: la clase {i + 1} ({day}) no es "
+                              f"posterior a la clase {i} ({classes[-1]})")
+        classes.append(day)
+    days_after = calendar.get("due_days_after_class", 2)
+    if isinstance(days_after, bool) or not isinstance(days_after, int) or days_after < 0:
+        raise ConfigError(f"{at}.due_days_after_class debe ser un entero >= 0 (llegó {days_after!r})")
+    due_time = calendar.get("due_time", "23:00")
+    try:
+        due = due_time if isinstance(due_time, dt.time) else dt.time.fromisoformat(str(due_time))
+    except ValueError:
+        raise ConfigError(f"{at}.due_time debe ser una hora como \"23:00\" (llegó {due_time!r})") from None
+    deadlines: dict[str, dt.datetime] = {}
+    for i, raw in enumerate(raw_tps):
+        tp_at = f"{where} [[tp]] #{i + 1}"
+        if "deadline" in raw and "closes_after_class" in raw:
+            raise ConfigError(f"{tp_at}: usá deadline o closes_after_class, no los dos")
+        if "deadline" in raw:
+            deadlines[raw["name"]] = _moment(raw["deadline"], zone, f"{tp_at}.deadline")
+        elif "closes_after_class" in raw:
+            number = raw["closes_after_class"]
+            if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= len(classes):
+                raise ConfigError(f"{tp_at}.closes_after_class debe ser el número de una clase de "
+                                  f"[calendar] classes, entre 1 y {len(classes)} (llegó {number!r})")
+            day = classes[number - 1] + dt.timedelta(days=days_after)
+            deadlines[raw["name"]] = dt.datetime.combine(day, due, tzinfo=zone)
+    return zone_name, deadlines
+
+
+def _late_policy(data: dict[str, Any], tp_names: list[str], zone: dt.tzinfo, where: str) -> LatePolicy:
+    late = _table(data, "late", where, ("grace_minutes", "penalty_per_day", "table", "cap", "max_days",
+                                        "extensions"))
+    at = f"{where} [late]"
+    if "penalty_per_day" in late and "table" in late:
+        raise ConfigError(f"{at}: usá penalty_per_day o table, no los dos")
+    table = late.get("table", [])
+    if not isinstance(table, list):
+        raise ConfigError(f"{at}.table debe ser una lista de fracciones entre 0 y 1 (llegó {table!r})")
+    for i, value in enumerate(table):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise ConfigError(f"{at}.table[{i}] debe ser una fracción entre 0 y 1 (llegó {value!r})")
+    fractions = tuple(float(v) for v in table)
+    max_days = late.get("max_days")
+    if max_days is not None and (isinstance(max_days, bool) or not isinstance(max_days, int)
+                                 or max_days < 0):
+        raise ConfigError(f"{at}.max_days debe ser un entero >= 0 (llegó {max_days!r})")
+    raw_extensions = late.get("extensions", {})
+    if not isinstance(raw_extensions, dict):
+        raise ConfigError(f"{at}.extensions debe ser una tabla padrón = días o padrón = {{tp1 = ...}}")
+    extensions: dict[str, dict[str, Extension]] = {}
+    for student, value in raw_extensions.items():
+        ext_at = f"{where} [late.extensions].{student}"
+        if isinstance(value, dict):
+            own = {}
+            for tp, item in value.items():
+                if tp not in tp_names:
+                    raise ConfigError(f"{ext_at}: no hay un TP llamado {tp!r}; los TPs del curso "
+                                      f"son {tp_names}")
+                own[tp] = _extension(item, zone, f"{ext_at}.{tp}")
+            extensions[str(student)] = own
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            extensions[str(student)] = {ALL_TPS: _extension(value, zone, ext_at)}
+        else:
+            raise ConfigError(f"{ext_at} debe ser una cantidad de días (para todos los TPs) o una "
+                              f"tabla por TP como {{tp1 = \"2026-09-20T23:00\", tp2 = 2}} "
+                              f"(llegó {value!r})")
+    return LatePolicy(
+        grace_minutes=_number(late, "grace_minutes", at, 0),
+        penalty_per_day=_number(late, "penalty_per_day", at, 0, at_most=1), table=fractions,
+        cap=_number(late, "cap", at, 1, at_most=1), max_days=max_days, extensions=extensions)
+
+
+def _extension(value: Any, zone: dt.tzinfo, where: str) -> Extension:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value < 0:
+            raise ConfigError(f"{where}: los días de prórroga no pueden ser negativos (llegó {value})")
+        return Extension(extra_days=float(value))
+    return Extension(deadline=_moment(value, zone, where))
+
+
+def _form(data: dict[str, Any], zone_name: str, where: str) -> FormColumns:
+    keys = ("timestamp", "email", "student_id", "name", "tp", "upload", "timezone")
+    form = _table(data, "form", where, keys)
+    for key, value in form.items():
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} [form].{key} debe ser texto (llegó {value!r})")
+    for key in ("timestamp", "name"):
+        if key in form and not form[key].strip():
+            raise ConfigError(f"{where} [form].{key} no puede estar vacía: hace falta para "
+                              "emparejar respuestas y archivos")
+    zone = form.get("timezone", zone_name)
+    _zone(zone, f"{where} [form].timezone")
+    return FormColumns(**{**form, "timezone": zone})
+
+
+def _roster(data: dict[str, Any], root: Path, where: str) -> RosterSettings | None:
+    if "roster" not in data:
+        return None
+    roster = _table(data, "roster", where, ("path", "student_id", "name", "email"))
+    for key, value in roster.items():
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{where} [roster].{key} debe ser texto no vacío (llegó {value!r})")
+    path = roster.get("path")
+    return RosterSettings(path=root / path if path else None,
+                          **{k: v for k, v in roster.items() if k != "path"})
+
+
+def _visibility(raw: dict[str, Any], where: str) -> dict[str, Any]:
+    """An exercise's ``visibility`` and ``check_visibility`` keys, validated."""
+    visibility = raw.get("visibility", "")
+    if visibility != "" and visibility not in VISIBILITIES:
+        raise ConfigError(f"{where}.visibility debe ser uno de {', '.join(VISIBILITIES)} "
+                          f"(llegó {visibility!r})")
+    per_check = raw.get("check_visibility", {})
+    if not isinstance(per_check, dict):
+        raise ConfigError(f"{where}.check_visibility debe ser una tabla nombre = visibilidad "
+                          f"(llegó {per_check!r})")
+    for name, value in per_check.items():
+        if value not in VISIBILITIES:
+            raise ConfigError(f"{where}.check_visibility.{name} debe ser uno de "
+                              f"{', '.join(VISIBILITIES)} (llegó {value!r})")
+    return {"visibility": visibility, "check_visibility": tuple(sorted(per_check.items()))}
 
 
 def load_assignment(root: Path) -> Assignment:
@@ -223,7 +511,8 @@ def load_assignment(root: Path) -> Assignment:
             name=_require(raw, "name", str, at), points=float(points),
             title=str(raw.get("title", "")), functions=tuple(functions),
             numpy_only=bool(raw.get("numpy_only", False)),
-            partial_credit=bool(raw.get("partial_credit", head.get("partial_credit", False)))))
+            partial_credit=bool(raw.get("partial_credit", head.get("partial_credit", False))),
+            **_visibility(raw, at)))
     if not exercises:
         raise ConfigError(f"{where}: se esperaba al menos un [[exercise]]")
     names = [e.name for e in exercises]

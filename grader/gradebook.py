@@ -5,19 +5,37 @@ tp1_status, tp2_status, tp3_status, condition`` (one score and one status per TP
 A status is ``graded``, ``load_error`` (the file did not import: scored 0) or ``missing`` (no
 result: counts 0). The long CSV has one row per student x check. Text cells that a spreadsheet
 would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, tab or CR) are prefixed with ``'``.
+
+With a roster (``grader.intake.roster``) the roster is the list of students: ``student`` is
+replaced by ``padron, nombre, email`` (in that order, first), every roster student has a row (a TP
+with no result is ``missing``), and results that match no roster student are left out and listed
+in ``Collected.problems``.
+
+When the course defines deadlines and the results carry when they were handed in
+(``submitted_at``, from ``grader intake``), the late policy (``grader.late``) applies: ``tpN`` and
+``final`` are after the penalty, and three columns per TP of the course follow ``condition``:
+``tp1_raw, tp1_late_days, tp1_penalty, tp2_raw, ...`` (the score before the penalty, the days
+late, the points lost). ``late_days`` is empty when unknown (no submission time, no deadline or
+nothing handed in). Results graded from a plain folder have no submission time, so their
+gradebook keeps the columns above unchanged.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from . import results, scoring
+from . import late, results, scoring
 from .course import Course
 from .errors import ConfigError
 from .results import SubmissionResult
+
+if TYPE_CHECKING:
+    from .intake.roster import Roster, RosterStudent
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -60,26 +78,102 @@ def _status(result: SubmissionResult | None) -> str:
     return "load_error" if result.load_error else "graded"
 
 
-def build(collected: Collected, course: Course) -> pd.DataFrame:
-    """One row per student, columns in the fixed order."""
-    students = sorted({student for student, _ in collected.results})
+def build(collected: Collected, course: Course, roster: Roster | None = None) -> pd.DataFrame:
+    """One row per student (per roster student, with ``roster``), columns in the fixed order
+    of the module docstring. Roster and late-policy problems are added to ``collected.problems``."""
+    tps = [t.name for t in course.tps]
+    with_late = bool(course.deadlines) and any(r.submitted_at for r in collected.results.values())
+    people: list[tuple[str, dict[str, object], dict[str, SubmissionResult]]] = []
+    if roster is None:
+        for student in sorted({student for student, _ in collected.results}):
+            people.append((student, {"student": student},
+                           {tp: r for (s, tp), r in collected.results.items() if s == student}))
+        identity = ["student"]
+    else:
+        assigned = _by_roster(collected, roster)
+        for person in roster.students:
+            people.append((person.student_id, {"padron": person.student_id, "nombre": person.name,
+                                               "email": person.email},
+                           assigned.get(person.student_id, {})))
+        identity = ["padron", "nombre", "email"]
     weights = {t.name: t.weight for t in course.tps}
     rows = []
-    for student in students:
-        row: dict[str, object] = {"student": student}
+    for key, row, own in people:
         scores: dict[str, float | None] = {}
-        for entry in course.tps:
-            result = collected.results.get((student, entry.name))
-            scores[entry.name] = result.score if result else None
-            row[entry.name] = result.score if result else 0.0
+        extra: dict[str, object] = {}
+        for tp in tps:
+            result = own.get(tp)
+            raw = result.score if result else 0.0
+            days: object = ""  # an int, or empty when unknown
+            score, penalty = raw, 0.0
+            if with_late and result is not None:
+                score, days, penalty = _late(result, key, course, collected.problems)
+            scores[tp] = score if result else None
+            row[tp] = score
+            extra.update({f"{tp}_raw": raw, f"{tp}_late_days": days, f"{tp}_penalty": penalty})
         row["final"] = scoring.final_grade(scores, weights, decimals=course.decimals)
-        for entry in course.tps:
-            row[f"{entry.name}_status"] = _status(collected.results.get((student, entry.name)))
+        for tp in tps:
+            row[f"{tp}_status"] = _status(own.get(tp))
         row["condition"] = "aprobado" if row["final"] >= course.pass_mark else "desaprobado"  # type: ignore[operator]
-        rows.append(row)
-    columns = (["student", *[t.name for t in course.tps], "final"]
-               + [f"{t.name}_status" for t in course.tps] + ["condition"])
+        rows.append({**row, **extra} if with_late else row)
+    columns = ([*identity, *tps, "final"] + [f"{tp}_status" for tp in tps] + ["condition"])
+    if with_late:
+        columns += [f"{tp}_{suffix}" for tp in tps for suffix in ("raw", "late_days", "penalty")]
     return pd.DataFrame(rows, columns=columns)
+
+
+def _late(result: SubmissionResult, student: str, course: Course,
+          problems: list[str]) -> tuple[float, object, float]:
+    """``(score, late days, penalty)`` of one result under the course's late policy."""
+    deadline = course.deadlines.get(result.tp)
+    if deadline is None:
+        return result.score, "", 0.0
+    if not result.submitted_at:
+        problems.append(f"{result.student} ({result.tp}): no se sabe cuándo entregó (no pasó por "
+                        "'grader intake'); no se aplicó la política de entregas tardías")
+        return result.score, "", 0.0
+    try:
+        submitted = dt.datetime.fromisoformat(result.submitted_at)
+        outcome = late.assess(result.score, submitted, deadline, course.late, student=student,
+                              tp=result.tp, decimals=course.decimals)
+    except ValueError:
+        problems.append(f"{result.student} ({result.tp}): submitted_at {result.submitted_at!r} no "
+                        "es una fecha ISO 8601 con zona horaria; no se aplicó la política de "
+                        "entregas tardías")
+        return result.score, "", 0.0
+    return outcome.score, outcome.late_days, outcome.penalty
+
+
+def _by_roster(collected: Collected, roster: Roster) -> dict[str, dict[str, SubmissionResult]]:
+    """Roster padrón -> TP -> result. A result is matched by its student key as padrón, email or
+    name (``grader.intake.roster``); one that matches nobody, or a second result of the same
+    student and TP, goes to ``collected.problems``."""
+    rank = {"padrón": 0, "email": 1, "nombre": 2}
+    best: dict[tuple[str, str], tuple[int, SubmissionResult]] = {}
+    for (student, tp), result in sorted(collected.results.items()):
+        hit = roster.match(student_id=student, email=student, name=student)
+        if hit is None:
+            collected.problems.append(f"{student} ({tp}): no coincide con nadie del padrón "
+                                      f"{roster.source}; no figura en la planilla")
+            continue
+        person, how = hit
+        previous = best.get((person.student_id, tp))
+        if previous is not None:
+            keep, drop = ((previous[1], result) if previous[0] <= rank[how]
+                          else (result, previous[1]))
+            collected.problems.append(f"{_who(person)} tiene dos resultados de {tp} ({keep.student} "
+                                      f"y {drop.student}); se usó {keep.student}")
+            if keep is previous[1]:
+                continue
+        best[(person.student_id, tp)] = (rank[how], result)
+    assigned: dict[str, dict[str, SubmissionResult]] = {}
+    for (student_id, tp), (_, result) in best.items():
+        assigned.setdefault(student_id, {})[tp] = result
+    return assigned
+
+
+def _who(person: RosterStudent) -> str:
+    return f"{person.name} ({person.student_id})"
 
 
 def build_long(collected: Collected) -> pd.DataFrame:

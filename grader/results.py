@@ -91,6 +91,9 @@ class SubmissionResult:
     environment: dict[str, Any] = field(default_factory=dict)
     started_at: str = ""
     duration_s: float = 0.0
+    submitted_at: str = ""
+    """When the student handed it in (ISO 8601 with offset, from ``grader intake``'s manifest);
+    empty when unknown. Files written before this field existed load with it empty."""
     schema: str = SCHEMA
 
     def to_dict(self) -> dict[str, Any]:

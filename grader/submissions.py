@@ -2,20 +2,27 @@
 
 A submissions folder holds, per student, either a file named after the student (``juan_perez.py``,
 ``lu-123.ipynb``) or a folder named after the student containing ``tp1.py`` / ``tp1.ipynb``.
+A folder written by ``grader intake`` also holds its manifest (``intake.json``): each submission
+then carries when it was handed in.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import SubmissionError
-from .notebooks import notebook_to_source
+from .notebooks import DEFINITIONS, ConvertedNotebook, convert
 
 SUFFIXES = (".py", ".ipynb")
 _IGNORED = {".DS_Store", "__MACOSX", "Thumbs.db", "desktop.ini"}
+MANIFEST = "intake.json"
+"""``grader intake``'s manifest; ``intake.md`` is its readable twin."""
+_MANIFEST_FILES = {MANIFEST, "intake.md"}
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,8 @@ class Submission:
     """The file handed in (``.py`` or ``.ipynb``)."""
     notes: tuple[str, ...] = ()
     """Things the instructor should know (other files ignored, ...)."""
+    submitted_at: str = ""
+    """When it was handed in (ISO 8601 with offset), from ``intake.json``; empty if unknown."""
 
     @property
     def sha256(self) -> str:
@@ -45,9 +54,9 @@ def safe_name(student: str) -> str:
 
 
 def _pick(folder: Path, module: str) -> tuple[Path | None, tuple[str, ...]]:
-    candidates = [folder / f"{module}{s}" for s in SUFFIXES if (folder / f"{module}{s}").is_file()]
+    candidates = [folder / f"{module}{s}" for s in SUFFIXES if _regular_file(folder / f"{module}{s}")]
     if not candidates:
-        candidates = sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and p.is_file())
+        candidates = sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and _regular_file(p))
     if not candidates:
         return None, ()
     chosen = max(candidates, key=lambda p: p.stat().st_mtime)
@@ -56,14 +65,25 @@ def _pick(folder: Path, module: str) -> tuple[Path | None, tuple[str, ...]]:
     return chosen, others
 
 
+def _regular_file(path: Path) -> bool:
+    return path.is_file() and not path.is_symlink()
+
+
 def discover(folder: Path, module: str) -> tuple[list[Submission], list[Skipped]]:
     """Lists the submissions in ``folder``, sorted by student, and the entries it skipped."""
     if not folder.is_dir():
         raise SubmissionError(f"{folder} no es una carpeta de entregas")
     found: dict[str, Submission] = {}
     skipped: list[Skipped] = []
+    times = _submission_times(folder)
     for entry in sorted(folder.iterdir()):
-        if entry.name in _IGNORED or entry.name.startswith("."):
+        if entry.name in _IGNORED or entry.name.startswith(".") or entry.name in _MANIFEST_FILES:
+            continue
+        if entry.is_symlink():
+            # A link could point at anything on this machine (the reference solution, another
+            # student's file): never follow one.
+            skipped.append(Skipped(entry, "es un enlace simbólico; se esperaba un archivo o una "
+                                          "carpeta de verdad"))
             continue
         if entry.is_dir():
             path, notes = _pick(entry, module)
@@ -79,15 +99,56 @@ def discover(folder: Path, module: str) -> tuple[list[Submission], list[Skipped]
         if student in found:
             skipped.append(Skipped(entry, f"{student} ya tiene una entrega ({found[student].path.name})"))
             continue
-        found[student] = Submission(student=student, path=path, notes=notes)
+        found[student] = Submission(student=student, path=path, notes=notes,
+                                    submitted_at=times.get(entry.name, ""))
     return [found[k] for k in sorted(found)], skipped
 
 
-def module_source(path: Path) -> str:
-    """The Python source of a submission file (notebooks converted)."""
-    if path.suffix == ".ipynb":
-        return notebook_to_source(path)
+def _submission_times(folder: Path) -> dict[str, str]:
+    """Entry name -> when it was handed in, from ``grader intake``'s manifest (if there is one)."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        return {}
+    fix = f"volvé a correr 'grader intake' o borrá {path}"
     try:
-        return path.read_text(encoding="utf-8")
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SubmissionError(f"{path}: no se puede leer el manifiesto de la entrega ({exc}); "
+                              f"{fix}") from None
+    students = data.get("students") if isinstance(data, dict) else None
+    if not isinstance(students, list):
+        raise SubmissionError(f"{path}: se esperaba un objeto con la lista 'students'; {fix}")
+    times: dict[str, str] = {}
+    for item in students:
+        name, when = (item.get("file"), item.get("submitted_at")) if isinstance(item, dict) else (None, None)
+        if not isinstance(name, str) or not isinstance(when, str):
+            raise SubmissionError(f"{path}: cada estudiante necesita 'file' y 'submitted_at' de texto "
+                                  f"(llegó {item!r}); {fix}")
+        try:
+            aware = dt.datetime.fromisoformat(when).tzinfo is not None
+        except ValueError:
+            aware = False
+        if when and not aware:
+            raise SubmissionError(f"{path}: {name}: submitted_at {when!r} no es una fecha ISO 8601 "
+                                  f"con zona horaria; {fix}")
+        times[name] = when
+    return times
+
+
+def prepared_source(path: Path, *, notebook_mode: str = DEFINITIONS) -> ConvertedNotebook:
+    """The Python source of a submission file and the notes for the student.
+
+    A notebook is converted (``grader.notebooks``, in ``notebook_mode``); a ``.py`` file is
+    taken as it is, with no notes.
+    """
+    if path.suffix == ".ipynb":
+        return convert(path, mode=notebook_mode)
+    try:
+        return ConvertedNotebook(path.read_text(encoding="utf-8"), ())
     except UnicodeDecodeError:
-        return path.read_text(encoding="latin-1")
+        return ConvertedNotebook(path.read_text(encoding="latin-1"), ())
+
+
+def module_source(path: Path, *, notebook_mode: str = DEFINITIONS) -> str:
+    """The Python source of a submission file (notebooks converted); see ``prepared_source``."""
+    return prepared_source(path, notebook_mode=notebook_mode).source

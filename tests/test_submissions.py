@@ -59,3 +59,18 @@ def test_student_names_become_safe_file_names():
     assert safe_name("José Pérez") == "José_Pérez"
     assert safe_name("../../etc/passwd") == "etc_passwd"
     assert safe_name("...") == "estudiante"
+
+
+def test_symbolic_links_are_never_followed(tmp_path):
+    secret = tmp_path / "referencia.py"
+    secret.write_text("SOLUCION = 1\n")
+    folder = tmp_path / "entregas"
+    (folder / "bruno").mkdir(parents=True)
+    (folder / "ana.py").symlink_to(secret)
+    (folder / "bruno" / "tp1.py").symlink_to(secret)
+    (folder / "carla").symlink_to(tmp_path)
+    found, skipped = discover(folder, "tp1")
+    assert found == []
+    reasons = {s.entry.name: s.reason for s in skipped}
+    assert "enlace simbólico" in reasons["ana.py"] and "enlace simbólico" in reasons["carla"]
+    assert "no tiene tp1.py" in reasons["bruno"]
