@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares a Debian/Ubuntu host for the sandboxes: bubblewrap (subprocess backend), Docker and
-# debootstrap (docker backend, base image without a registry), and a running Docker daemon.
+# debootstrap (docker backend, base image without a registry), chromium (the tests render the
+# HTML reports headless), and a running Docker daemon.
 # Idempotent: installs only what is missing, starts a daemon only if none answers.
 set -euo pipefail
 SUDO=""
@@ -10,6 +11,7 @@ need=()
 command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)  # renders the HTML reports in the tests
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup-host: instalando ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

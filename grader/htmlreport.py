@@ -1,0 +1,141 @@
+"""The feedback report of one graded submission as a self-contained HTML page, in Spanish.
+
+It shows what ``grader.report.markdown`` shows, taken from the same helpers (see ``grader.report``
+for what a student may and may not see). The page loads nothing: the style is inline, there is no
+script, and its Content-Security-Policy forbids scripts and every resource except ``data:`` images,
+so a page saved to disk or mailed looks the same everywhere. Everything that came from the student
+(output, messages, file and student names) is escaped; the policy is a second line of defence.
+
+``document`` wraps any body in that frame; the class report (``grader.classreport``) uses it too.
+"""
+
+from __future__ import annotations
+
+import html
+
+from .report import (
+    Failure,
+    exercise_mark,
+    failures,
+    hidden_counts,
+    local_file,
+    reproduce_command,
+)
+from .results import SubmissionResult
+
+CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
+       "form-action 'none'")
+
+STYLE = """
+:root { --ok: #1a7f37; --bad: #cf222e; --warn: #9a6700; --odd: #8250df; --muted: #59636e;
+        --line: #d0d7de; --soft: #f6f8fa; }
+* { box-sizing: border-box; }
+body { margin: 0; background: #fff; color: #1f2328; font: 16px/1.5 system-ui, -apple-system,
+       "Segoe UI", "DejaVu Sans", sans-serif; }
+main { max-width: 60rem; margin: 0 auto; padding: 1.5rem 1rem 3rem; }
+h1 { font-size: 1.6rem; margin: 0 0 .5rem; }
+h2 { font-size: 1.25rem; margin: 2rem 0 .75rem; padding-bottom: .25rem;
+     border-bottom: 1px solid var(--line); }
+h3 { font-size: 1.05rem; margin: 1.25rem 0 .5rem; }
+table { border-collapse: collapse; margin: .75rem 0; }
+th, td { border: 1px solid var(--line); padding: .3rem .6rem; text-align: left; vertical-align: top; }
+th { background: var(--soft); }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.mark { text-align: center; font-weight: bold; }
+tr.full td.mark { color: var(--ok); } tr.some td.mark { color: var(--warn); }
+tr.none td.mark { color: var(--bad); }
+code, pre { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: .9em; }
+code { background: var(--soft); padding: .05rem .3rem; border-radius: 4px; overflow-wrap: anywhere; }
+pre { background: var(--soft); border: 1px solid var(--line); border-radius: 6px; padding: .6rem .8rem;
+      white-space: pre-wrap; overflow-wrap: anywhere; margin: .4rem 0; }
+.grade { font-size: 1.2em; }
+.note { border-left: 4px solid var(--warn); background: #fff8c5; padding: .4rem .8rem; margin: .5rem 0; }
+.load-error { border-left: 4px solid var(--bad); background: #ffebe9; padding: .1rem 1rem .6rem; }
+.load-error h2 { border: 0; margin-top: .75rem; }
+ul.failures { list-style: none; padding: 0; }
+ul.failures > li { border: 1px solid var(--line); border-radius: 6px; padding: .5rem .8rem; margin: .5rem 0; }
+.status { display: inline-block; padding: 0 .5rem; border-radius: 1rem; color: #fff; font-size: .85em;
+          font-weight: 600; }
+.s-FAIL, .s-ERROR { background: var(--bad); } .s-PARTIAL { background: var(--warn); }
+.s-TIMEOUT, .s-CRASH, .s-MEMORY, .s-PROTOCOL { background: var(--odd); } .s-PASS { background: var(--ok); }
+.vis { color: var(--muted); font-size: .9em; }
+.label { color: var(--muted); margin: .4rem 0 0; font-size: .9em; }
+footer { color: var(--muted); font-size: .85em; margin-top: 2.5rem; }
+figure { margin: 1rem 0; } figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
+figcaption { color: var(--muted); font-size: .9em; }
+"""
+
+
+def esc(value: object) -> str:
+    """Text (anything the student controls included) as HTML text or attribute value."""
+    return html.escape(str(value), quote=True)
+
+
+def document(title: str, body: str) -> str:
+    """A complete page: ``title`` is plain text (escaped here), ``body`` is HTML already escaped."""
+    return (
+        "<!DOCTYPE html>\n<html lang=\"es\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        f"<meta http-equiv=\"Content-Security-Policy\" content=\"{esc(CSP)}\">\n"
+        "<meta name=\"referrer\" content=\"no-referrer\">\n"
+        f"<title>{esc(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n"
+        f"{body}\n</main>\n</body>\n</html>\n")
+
+
+def _failure(item: Failure) -> str:
+    parts = [f"<span class=\"status s-{esc(item.check.status.value)}\">{esc(item.status_text)}</span> "
+             f"<span class=\"vis\">{esc(item.visibility_text)}</span> "
+             f"<code>{esc(item.name)}</code>{esc(item.case_text)}"]
+    if "\n" in item.message:
+        parts.append(f":<pre class=\"msg\">{esc(item.message)}</pre>")
+    else:
+        parts.append(f": <span class=\"msg\">{esc(item.message)}</span>")
+    if item.output:
+        parts.append(f"<p class=\"label\">Salida de tu código:</p><pre class=\"output\">"
+                     f"{esc(item.output)}</pre>")
+    return "<li>" + "".join(parts) + "</li>"
+
+
+def html_report(result: SubmissionResult, *, title: str = "") -> str:
+    """The student's feedback report for one TP, as a self-contained HTML page."""
+    heading = f"{title or result.tp.upper()}: devolución para {result.student}"
+    body = [f"<h1>{esc(heading)}</h1>",
+            f"<p>Archivo: <code>{esc(result.submission_file)}</code> · Nota: <strong class=\"grade\">"
+            f"{result.score:.2f} / 10</strong> ({result.earned:g} de {result.possible:g} puntos)</p>"]
+    body += [f"<p class=\"note\">Nota: {esc(note)}</p>" for note in result.notes]
+    if result.load_error:
+        body.append("<section class=\"load-error\"><h2>Tu archivo no se pudo cargar</h2>"
+                    "<p>Ninguna comprobación pudo correr:</p>"
+                    f"<pre>{esc(result.load_error)}</pre></section>")
+    rows = []
+    for exercise in result.exercises:
+        mark = exercise_mark(exercise)
+        kind = {"✔": "full", "◐": "some"}.get(mark, "none")
+        rows.append(f"<tr class=\"{kind}\"><td class=\"mark\">{mark}</td>"
+                    f"<td>{esc(exercise.title or exercise.name)}</td>"
+                    f"<td class=\"num\">{exercise.earned:.2f} / {exercise.points:.2f}</td>"
+                    f"<td class=\"num\">{exercise.passed} / {exercise.checks}</td></tr>")
+    body.append("<table class=\"exercises\"><thead><tr><th></th><th>Ejercicio</th>"
+                "<th class=\"num\">Puntos</th><th class=\"num\">Comprobaciones</th></tr></thead>"
+                "<tbody>" + "".join(rows) + "</tbody></table>")
+    passed, total = hidden_counts(result)
+    if total and not result.load_error:
+        body.append(f"<p>Comprobaciones ocultas: pasaron {passed} de {total}.</p>")
+    grouped = failures(result)
+    if grouped:
+        body.append("<section class=\"failed\"><h2>Qué falló</h2>")
+        for exercise, items in grouped:
+            body.append(f"<h3>{esc(exercise.title or exercise.name)} ({exercise.earned:.2f} / "
+                        f"{exercise.points:.2f})</h3><ul class=\"failures\">"
+                        + "".join(_failure(i) for i in items) + "</ul>")
+        body.append("</section>")
+    body.append("<section><h2>Cómo reproducirlo</h2>"
+                "<p>En la carpeta del TP (la que entrega la cátedra), con tu archivo guardado como "
+                f"<code>{esc(local_file(result))}</code>:</p>"
+                f"<pre class=\"cmd\">{esc(reproduce_command(result))}</pre>"
+                "<p>Así corren las comprobaciones públicas. Las ocultas no se pueden correr en tu "
+                "máquina: usan otras entradas y solo informan si pasaron y por qué no.</p></section>")
+    if result.started_at:
+        body.append(f"<footer>Calificado el {esc(result.started_at[:10])} con grader "
+                    f"{esc(result.grader_version)}.</footer>")
+    return document(heading, "\n".join(body))
