@@ -72,12 +72,21 @@ def main() -> None:
               show_default=True,
               help="Dónde corre tu código: un proceso aparte, o este mismo (más rápido, sin "
                    "protección ante bucles infinitos u os._exit).")
-def check(tp: str, file: Path, checks_dir: Path | None, backend: str) -> None:
+@click.option("--github", is_flag=True,
+              help="En GitHub Actions: tabla por ejercicio en $GITHUB_STEP_SUMMARY y anotaciones "
+                   "en las líneas que fallan.")
+@click.option("--classroom", is_flag=True,
+              help="En GitHub Actions: la salida de GitHub Classroom (result=...) en $GITHUB_OUTPUT.")
+def check(tp: str, file: Path, checks_dir: Path | None, backend: str, github: bool,
+          classroom: bool) -> None:
     """Corre las comprobaciones públicas de TP sobre tu archivo (.py o .ipynb)."""
     from .check import check_file
+    from .ci import Targets, publish
 
+    targets = Targets.from_env(github=github, classroom=classroom)
     report = check_file(tp, file, checks_dir=checks_dir, backend=backend)
     render_check(report, _console())
+    publish(report, targets, out=sys.stdout)
     sys.exit(ExitCode.OK if report.passed else ExitCode.FAILED)
 
 
@@ -87,6 +96,8 @@ def render_check(report: object, console: Console) -> None:
     assert isinstance(report, CheckReport)
     title = report.assignment.title or report.assignment.name
     console.print(f"[bold]{title}[/bold] — comprobaciones públicas de {report.file.name}")
+    for note in report.notes:
+        console.print(f"Nota: {note}", markup=False)
     if report.load_error:
         console.print(f"\n[red]Tu archivo no se pudo cargar:[/red] {report.load_error}")
     console.print()
@@ -132,12 +143,18 @@ def render_check(report: object, console: Console) -> None:
               "[grader-sandbox:cpu, o :gpu con --gpus].")
 @click.option("--course", type=click.Path(path_type=Path, dir_okay=False), default=None)
 @click.option("--force", is_flag=True, help="Recalificar aunque ya haya un resultado vigente.")
+@click.option("--cluster", default=None, metavar="tcp://HOST:PUERTO",
+              help="Calificar cada entrega como una tarea de un cluster de Dask (el scheduler de "
+                   "'dask scheduler'); los resultados se escriben acá. Necesita grader[cluster].")
 def grade(tp: str, submissions: Path, out: Path, jobs: int | None, backend: str, gpus: str,
-          image: str | None, course: Path | None, force: bool) -> None:
+          image: str | None, course: Path | None, force: bool, cluster: str | None) -> None:
     """Califica todas las entregas de SUBMISSIONS con las comprobaciones públicas y ocultas."""
     from .grading import grade_batch
 
     console = _console(err=True)
+    if cluster is not None and jobs is not None:
+        raise click.UsageError("--jobs no se usa con --cluster: cada worker de Dask califica tantas "
+                               "entregas a la vez como su --nthreads")
     jobs = jobs or os.cpu_count() or 1
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=console, disable=not console.is_terminal)
@@ -176,7 +193,7 @@ def grade(tp: str, submissions: Path, out: Path, jobs: int | None, backend: str,
         try:
             summary = grade_batch(_course_file(course), tp, submissions, out, jobs=jobs,
                                   backend=backend, force=force, gpus=gpus, image=image,
-                                  on_event=on_event, on_start=on_start)
+                                  cluster=cluster, on_event=on_event, on_start=on_start)
         except KeyboardInterrupt:
             console.print(f"\n[yellow]Interrumpido.[/yellow] Los resultados ya escritos en {out} "
                           "se conservan; volvé a correr el mismo comando para seguir.")
@@ -194,22 +211,137 @@ def grade(tp: str, submissions: Path, out: Path, jobs: int | None, backend: str,
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True)
 @click.option("--long", "long_out", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="También un CSV largo: una fila por estudiante y comprobación.")
+@click.option("--roster", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Padrón (CSV con padrón, nombre y email): una fila por estudiante del padrón "
+                   "[el de [roster] en course.toml, si hay].")
 @click.option("--course", type=click.Path(path_type=Path, dir_okay=False), default=None)
-def gradebook(results_dir: Path, out: Path, long_out: Path | None, course: Path | None) -> None:
+def gradebook(results_dir: Path, out: Path, long_out: Path | None, roster: Path | None,
+              course: Path | None) -> None:
     """Escribe la planilla del curso a partir de los resultados."""
+    from rich.markup import escape
+
     from . import gradebook as book
     from .course import load_course
+    from .intake.roster import read_roster
 
     course_data = load_course(_course_file(course))
+    roster = roster or (course_data.roster.path if course_data.roster else None)
+    roster_data = read_roster(roster, course_data.roster) if roster is not None else None
     collected = book.collect(results_dir, course_data)
-    frame = book.build(collected, course_data)
+    frame = book.build(collected, course_data, roster=roster_data)
     book.write_csv(frame, out)
     if long_out is not None:
         book.write_csv(book.build_long(collected), long_out)
     console = _console()
     for problem in collected.problems:
-        console.print(f"[yellow]ignorado:[/yellow] {problem}")
+        console.print(f"[yellow]atención:[/yellow] {escape(problem)}")
     console.print(f"{len(frame)} estudiantes → {out}")
+
+
+@main.command()
+@click.argument("tp")
+@click.option("--form", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Las respuestas del formulario, descargadas como CSV.")
+@click.option("--uploads", type=click.Path(path_type=Path), required=True,
+              help="El zip con los archivos subidos al formulario, o la carpeta donde se descomprimió.")
+@click.option("--roster", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Padrón (CSV con padrón, nombre y email) [el de [roster] en course.toml, si hay].")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Carpeta de entregas para 'grader grade' (nueva, vacía o de un intake anterior).")
+@click.option("--course", type=click.Path(path_type=Path, dir_okay=False), default=None)
+def intake(tp: str, form: Path, uploads: Path, roster: Path | None, out: Path,
+           course: Path | None) -> None:
+    """Arma la carpeta de entregas de TP a partir del formulario: un archivo por estudiante,
+    intake.json (cuándo entregó cada uno) e intake.md (las anomalías)."""
+    from rich.markup import escape
+
+    from .course import load_course
+    from .intake import run_intake
+
+    course_data = load_course(_course_file(course))
+    roster = roster or (course_data.roster.path if course_data.roster else None)
+    manifest = run_intake(course_data, tp, form=form, uploads=uploads, roster=roster, out=out)
+    console = _console()
+    for note in manifest.notes:
+        console.print(f"[yellow]atención:[/yellow] {escape(note)}")
+    for anomaly in manifest.anomalies:
+        console.print(f"[yellow]{anomaly.kind}:[/yellow] {escape(anomaly.detail)}")
+    console.print(f"{len(manifest.students)} entregas de {tp} ({manifest.responses} respuestas, "
+                  f"{len(manifest.anomalies)} anomalías) → {out}; detalle en {out / 'intake.md'}")
+
+
+@main.command()
+@click.argument("source", metavar="RESULTS", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["gradescope", "junit", "classroom", "csv"]),
+              required=True)
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Archivo (junit, csv, o un solo resultado) o carpeta (gradescope y classroom "
+                   "de una carpeta de resultados: OUT/TP/ESTUDIANTE.json).")
+@click.option("--tp", default=None, help="Solo este TP.")
+@click.option("--audience", type=click.Choice(["students", "staff"]), default="students",
+              show_default=True,
+              help="students: las comprobaciones ocultas o que todavía no se ven quedan en un "
+                   "solo total, sin nombres ni mensajes; staff: todo.")
+@click.option("--published", is_flag=True,
+              help="Las notas ya se publicaron: mostrar las comprobaciones after_published.")
+@click.option("--course", type=click.Path(path_type=Path, dir_okay=False), default=None)
+def export(source: Path, fmt: str, out: Path, tp: str | None, audience: str, published: bool,
+           course: Path | None) -> None:
+    """Escribe los resultados como Gradescope, JUnit XML, GitHub Classroom o la planilla CSV."""
+    from rich.markup import escape
+
+    from . import formats
+    from .course import load_course
+
+    done = formats.export(source, formats.Format(fmt), out, course=load_course(_course_file(course)),
+                          tp=tp, audience=formats.Audience(audience), published=published)
+    console = _console()
+    for problem in done.problems:
+        console.print(f"[yellow]ignorado:[/yellow] {escape(problem)}")
+    console.print(f"{len(done.files)} archivo(s) {fmt} → {out}")
+
+
+@main.command("collect-repos")
+@click.argument("tp")
+@click.argument("repos", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Carpeta de entregas: OUT/ESTUDIANTE/tpN.py y OUT/.repos.json con los commits.")
+@click.option("--course", type=click.Path(path_type=Path, dir_okay=False), default=None)
+def collect_repos_command(tp: str, repos: Path, out: Path, course: Path | None) -> None:
+    """Clona cada repositorio de REPOS y copia solo su tpN.py o tpN.ipynb (nada más)."""
+    from rich.markup import escape
+
+    from .ci import collect_repos, read_repo_list
+    from .course import load_assignment, load_course
+
+    module = load_assignment(load_course(_course_file(course)).tp(tp).assignment).module
+    collected = collect_repos(read_repo_list(repos), module, out)
+    console = _console()
+    for item in collected:
+        if item.problem:
+            console.print(f"[yellow]sin entrega[/yellow] {escape(item.student)}: {escape(item.problem)}")
+        else:
+            console.print(f"{item.student}: {item.file} ({item.commit[:12]})", markup=False)
+    missing = sum(1 for c in collected if c.problem)
+    console.print(f"{len(collected) - missing} entregas en {out}, {missing} sin entrega.")
+
+
+@main.command("report")
+@click.argument("results_dir", metavar="RESULTS", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Carpeta del informe: index.html, README.md y los gráficos.")
+@click.option("--intake", type=click.Path(path_type=Path, dir_okay=False), multiple=True,
+              help="Manifiesto de entregas (intake.json, uno por TP; se puede repetir): suma sus "
+                   "anomalías (tardías, archivos sin estudiante) si existe.")
+@click.option("--course", type=click.Path(path_type=Path, dir_okay=False), default=None)
+def report_command(results_dir: Path, out: Path, intake: tuple[Path, ...], course: Path | None) -> None:
+    """Escribe el informe de la clase: notas, ejercicios, entregas lentas y anomalías."""
+    from .classreport import class_report
+    from .course import load_course
+
+    files = class_report(results_dir, load_course(_course_file(course)), out, intakes=intake)
+    _console().print(f"{len(files.summary.students)} estudiantes, "
+                     f"{len(files.summary.anomalies)} anomalías → {files.index}")
 
 
 @main.command()

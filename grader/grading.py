@@ -10,31 +10,34 @@ so rerunning the same command after an interruption grades only what is missing 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import os
 import queue
+import resource
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__, report, results, scoring
+from . import __version__, htmlreport, report, results, scoring
 from .course import Course, TPEntry, load_assignment, load_course
 from .errors import ConfigError, SubmissionError, UsageError
 from .harness import run_on_module
-from .reference import load_reference
+from .reference import CachingReference, load_reference
 from .results import SubmissionResult
 from .sandbox.base import Limits, die_with_parent
-from .submissions import Submission, discover, module_source, safe_name
+from .submissions import Submission, discover, prepared_source, safe_name
+from .warm import WarmChild, serve
 
 BACKENDS = ("subprocess", "docker", "inprocess")
 NO_ISOLATION = ("bubblewrap no está instalado: el código de los estudiantes corre SIN aislamiento "
@@ -58,11 +61,14 @@ def make_backend(name: str, *, gpus: str = "none", image: str | None = None,
 
 
 def fingerprint(course: Course, entry: TPEntry) -> str:
-    """Hash of everything besides the submission that decides a grade."""
+    """Hash of everything besides the submission that decides a TP's raw score.
+
+    Only the part of ``course.toml`` that can change a raw score counts (``score_settings``):
+    deadlines, the late policy, extensions, the form and the roster are applied by the gradebook,
+    so changing them never regrades (issue 6)."""
     digest = hashlib.sha256(__version__.encode())
     digest.update(course.secret_digest().encode())
-    digest.update((course.root / "course.toml").read_bytes()
-                  if (course.root / "course.toml").is_file() else b"")
+    digest.update(course.score_settings(entry.name))
     for folder in (entry.assignment, entry.reference):
         if folder is None or not folder.is_dir():
             continue
@@ -73,24 +79,42 @@ def fingerprint(course: Course, entry: TPEntry) -> str:
     return digest.hexdigest()
 
 
-def _prepared_module(path: Path, module: str, workdir: Path) -> Path:
-    """Writes the submission as ``WORKDIR/MODULE.py`` (notebooks converted)."""
+def _prepared_module(path: Path, module: str, workdir: Path, *,
+                     notebook_mode: str) -> tuple[Path, tuple[str, ...]]:
+    """Writes the submission as ``WORKDIR/MODULE.py`` (notebooks converted in ``notebook_mode``);
+    returns it and the conversion's notes for the student (cells skipped, syntax errors)."""
     target = workdir / f"{module}.py"
-    target.write_text(module_source(path), encoding="utf-8")
-    return target
+    prepared = prepared_source(path, notebook_mode=notebook_mode)
+    target.write_text(prepared.source, encoding="utf-8")
+    return target, prepared.notes
+
+
+_REFERENCES: dict[tuple[Path, str], Any] | None = None
+"""In a warm trusted process (``serve``): each TP's reference, loaded once, with its outputs
+cached for the whole batch (``CachingReference``). ``None``: load it fresh every time."""
+
+
+def _reference(folder: Path, module: str) -> Any:
+    if _REFERENCES is None:
+        return load_reference(folder, module)
+    key = (folder.resolve(), module)
+    if key not in _REFERENCES:
+        _REFERENCES[key] = CachingReference(load_reference(folder, module))
+    return _REFERENCES[key]
 
 
 def grade_submission(course: Course, tp: str, path: Path, *, student: str,
                      backend: str = "subprocess", limits: Limits | None = None,
                      notes: tuple[str, ...] = (), backend_options: dict[str, Any] | None = None,
-                     ) -> SubmissionResult:
+                     submitted_at: str = "") -> SubmissionResult:
     """Grades one file with the TP's public and hidden checks. Runs student code only in the
-    sandbox (never in this process, unless ``backend="inprocess"``)."""
+    sandbox (never in this process, unless ``backend="inprocess"``). ``submitted_at`` (when it
+    was handed in, from ``grader intake``) is stored in the result for the late policy."""
     entry = course.tp(tp)
     assignment = load_assignment(entry.assignment)
     if entry.reference is None:
         raise ConfigError(f"el TP {tp} no tiene 'reference' en course.toml")
-    reference = load_reference(entry.reference, assignment.module)
+    reference = _reference(entry.reference, assignment.module)
     limits = limits or course.limits_for(assignment)
     started = time.monotonic()
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -99,7 +123,9 @@ def grade_submission(course: Course, tp: str, path: Path, *, student: str,
     environment: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="grader-sub-") as tmp:
         try:
-            module_file = _prepared_module(path, assignment.module, Path(tmp))
+            module_file, conversion_notes = _prepared_module(
+                path, assignment.module, Path(tmp), notebook_mode=entry.notebook_mode)
+            notes = (*notes, *conversion_notes)
         except SubmissionError as exc:
             load_error = str(exc)
         else:
@@ -119,7 +145,8 @@ def grade_submission(course: Course, tp: str, path: Path, *, student: str,
         grader_version=__version__, fingerprint=fingerprint(course, entry), checks=checks,
         exercises=exercises, earned=earned, possible=possible, score=score,
         load_error=load_error, notes=list(notes), environment=environment,
-        started_at=started_at, duration_s=round(time.monotonic() - started, 3))
+        started_at=started_at, duration_s=round(time.monotonic() - started, 3),
+        submitted_at=submitted_at)
 
 
 # --- batches ---------------------------------------------------------------------------------
@@ -159,17 +186,36 @@ def is_current(path: Path, sha256: str, fp: str) -> bool:
     return previous.submission_sha256 == sha256 and previous.fingerprint == fp
 
 
+@dataclass(frozen=True)
+class BatchJob:
+    """What every pending submission of a batch is graded with, wherever it runs."""
+
+    course_file: Path
+    course: Course
+    tp: str
+    out: Path
+    backend: str
+    limits: Limits
+    fingerprint: str
+    """The grading fingerprint on this machine: a result from elsewhere must carry it."""
+    gpus: str = "none"
+    image: str | None = None
+
+
 def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: int,
                 backend: str = "subprocess", force: bool = False, gpus: str = "none",
-                image: str | None = None,
+                image: str | None = None, cluster: str | None = None,
                 on_event: Callable[[BatchEvent], None] = lambda e: None,
                 on_start: Callable[[int], None] = lambda n: None) -> BatchSummary:
     """Grades every submission in ``folder`` into ``OUT/TP/STUDENT.json``.
 
     Args:
         jobs: submissions graded at once; each worker gets ``cores // jobs`` BLAS threads.
+            Ignored with ``cluster``, where each Dask worker's ``--nthreads`` decides.
         gpus, image: for ``backend="docker"``: GPUs (``none``, ``all`` or a count, one GPU per
             job slot) and the sandbox image.
+        cluster: a Dask scheduler address (``tcp://HOST:8786``): each pending submission runs
+            there as one task (``grader.cluster``); results are still written here.
         force: regrade even when a current result exists.
         on_event: called from the calling thread as each submission finishes.
         on_start: called with the number of submissions once they are listed.
@@ -183,18 +229,24 @@ def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: in
     entry = course.tp(tp)
     assignment = load_assignment(entry.assignment)
     submissions, skipped = discover(folder, assignment.module)
-    # Fail before grading anything when the sandbox itself is unusable (no image, no daemon).
-    make_backend(backend, gpus=gpus, image=image)
-    if backend == "docker":
-        from .sandbox.docker import remove_leftovers
+    if cluster is not None:
+        from .cluster import check_options
 
-        remove_leftovers()  # stopped containers of an earlier batch that was killed
-    if backend == "subprocess":
-        from .sandbox.subprocess import NoIsolationWarning, bwrap_path
+        # The sandbox runs on the cluster's machines: each is checked when the batch connects.
+        check_options(backend=backend, gpus=gpus)
+    else:
+        # Fail before grading anything when the sandbox itself is unusable (no image, no daemon).
+        make_backend(backend, gpus=gpus, image=image)
+        if backend == "docker":
+            from .sandbox.docker import remove_leftovers
 
-        if bwrap_path() is None:
-            # The workers warn too, but in their own processes: say it here, where people look.
-            warnings.warn(NO_ISOLATION, NoIsolationWarning, stacklevel=2)
+            remove_leftovers()  # stopped containers of an earlier batch that was killed
+        if backend == "subprocess":
+            from .sandbox.subprocess import NoIsolationWarning, bwrap_path
+
+            if bwrap_path() is None:
+                # The workers warn too, but in their own processes: say it here, where people look.
+                warnings.warn(NO_ISOLATION, NoIsolationWarning, stacklevel=2)
     summary = BatchSummary(total=len(submissions), skipped=[f"{s.entry.name}: {s.reason}"
                                                             for s in skipped])
     for item in skipped:
@@ -211,25 +263,67 @@ def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: in
         if not force and is_current(path, submission.sha256, fp):
             summary.reused += 1
             reused = results.load(path)
+            if reused.submitted_at != submission.submitted_at:
+                # Same file handed in again (or a new intake): only the time changes, no regrade.
+                reused.submitted_at = submission.submitted_at
+                results.save(reused, path)
             if not path.with_suffix(".md").is_file():
                 results.write_atomic(path.with_suffix(".md"), report.markdown(reused))
+            if not path.with_suffix(".html").is_file():
+                results.write_atomic(path.with_suffix(".html"), htmlreport.html_report(reused))
             on_event(BatchEvent("reused", submission.student, reused))
         else:
             pending.append(submission)
     threads = max(1, (os.cpu_count() or 1) // jobs)
-    limits = course.limits_for(assignment, threads=threads)
+    job = BatchJob(course_file=course_file, course=course, tp=tp, out=out, backend=backend,
+                   limits=course.limits_for(assignment, threads=threads), fingerprint=fp,
+                   gpus=gpus, image=image)
+    # The one step that differs: where each pending submission's trusted child runs.
+    if cluster is None:
+        events = _run_local(job, pending, jobs=jobs)
+    else:
+        from .cluster import run_on_cluster
+
+        events = run_on_cluster(cluster, job, pending)
+    try:
+        with contextlib.closing(events):
+            for event in events:
+                if event.kind == "graded":
+                    summary.graded += 1
+                else:
+                    summary.failed.append(f"{event.student}: {event.message}")
+                on_event(event)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        raise
+    return summary
+
+
+def _run_local(job: BatchJob, pending: list[Submission], *,
+               jobs: int) -> Generator[BatchEvent, None, None]:
+    """Grades ``pending`` on this machine, ``jobs`` trusted children at a time."""
     children: set[subprocess.Popen[bytes]] = set()
     lock = threading.Lock()
     slots: queue.SimpleQueue[int] = queue.SimpleQueue()
     for slot in range(jobs):
         slots.put(slot)
 
+    def register(child: subprocess.Popen[bytes]) -> None:
+        with lock:
+            children.add(child)
+
+    def unregister(child: subprocess.Popen[bytes]) -> None:
+        with lock:
+            children.discard(child)
+
+    # One warm trusted process per slot grades that slot's submissions one after another
+    # (grader.warm): imports, check collection and reference outputs are paid once per slot.
+    warm = [WarmChild(register=register, unregister=unregister) for _ in range(jobs)]
+
     def run_one(submission: Submission) -> BatchEvent:
         slot = slots.get()  # a job slot owns its share of CPUs and, with --gpus N, one GPU
         try:
-            options = {"gpus": gpus, "image": image, "slot": slot} if backend == "docker" else {}
-            return _grade_in_child(course_file, tp, submission, out, backend, options, limits,
-                                   children, lock)
+            return _grade_in_child(job, submission, slot, warm[slot].grade)
         finally:
             slots.put(slot)
 
@@ -237,14 +331,8 @@ def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: in
     try:
         futures = [pool.submit(run_one, s) for s in pending]
         for future in as_completed(futures):
-            event = future.result()
-            if event.kind == "graded":
-                summary.graded += 1
-            else:
-                summary.failed.append(f"{event.student}: {event.message}")
-            on_event(event)
-    except KeyboardInterrupt:
-        summary.interrupted = True
+            yield future.result()
+    except BaseException:  # Ctrl-C, or the caller stopped early (GeneratorExit)
         pool.shutdown(wait=False, cancel_futures=True)
         with lock:
             for child in children:
@@ -252,56 +340,104 @@ def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: in
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    return summary
+        for grader in warm:
+            grader.close()
 
 
-def _grade_in_child(course_file: Path, tp: str, submission: Submission, out: Path, backend: str,
-                    options: dict[str, Any], limits: Limits, children: set[subprocess.Popen[bytes]],
-                    lock: threading.Lock) -> BatchEvent:
-    path = result_path(out, tp, submission.student)
-    log = out / tp / "logs" / f"{safe_name(submission.student)}.log"
+def child_request(job: BatchJob, submission: Submission, *, slot: int = 0) -> dict[str, Any]:
+    """The request the trusted child (``python -m grader.grading REQUEST``) grades; a cluster
+    worker sends the same one with its own copies of the paths (``grader.cluster``)."""
+    options = ({"gpus": job.gpus, "image": job.image, "slot": slot} if job.backend == "docker"
+               else {})
+    return {"course": str(job.course_file), "tp": job.tp, "file": str(submission.path),
+            "student": submission.student,
+            "out": str(result_path(job.out, job.tp, submission.student)), "backend": job.backend,
+            "backend_options": options, "limits": job.limits.__dict__,
+            "notes": list(submission.notes), "submitted_at": submission.submitted_at}
+
+
+def run_child(request: dict[str, Any], log: Path, *, timeout_s: float,
+              children: set[subprocess.Popen[bytes]], lock: threading.Lock,
+              env: dict[str, str] | None = None) -> int:
+    """Runs the trusted child on ``request``, its output into ``log``; returns its exit code.
+
+    The child is registered in ``children`` (under ``lock``) while it runs, so that whoever
+    stops the batch can kill it; it is killed after ``timeout_s`` and dies with its parent.
+    """
     log.parent.mkdir(parents=True, exist_ok=True)
-    request = {"course": str(course_file), "tp": tp, "file": str(submission.path),
-               "student": submission.student, "out": str(path), "backend": backend,
-               "backend_options": options, "limits": limits.__dict__, "notes": list(submission.notes)}
     with log.open("wb") as handle:
         child = subprocess.Popen([sys.executable, "-m", "grader.grading", json.dumps(request)],
                                  stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                 preexec_fn=die_with_parent)
+                                 preexec_fn=die_with_parent, env=env)
         with lock:
             children.add(child)
         try:
-            child.wait(timeout=limits.submission_timeout_s + 300)
+            child.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
         finally:
             with lock:
                 children.discard(child)
-    if child.returncode == 0 and path.is_file():
+    return child.returncode
+
+
+def child_timeout_s(limits: Limits) -> float:
+    """How long a trusted child may take before it is killed: its checks' budget and a margin."""
+    return limits.submission_timeout_s + 300
+
+
+def _grade_in_child(job: BatchJob, submission: Submission, slot: int,
+                    run: Callable[..., int]) -> BatchEvent:
+    """Grades one submission with ``run(request, log, timeout_s=...)`` (a warm trusted process)
+    and turns what it left on disk into the batch's event."""
+    path = result_path(job.out, job.tp, submission.student)
+    log = job.out / job.tp / "logs" / f"{safe_name(submission.student)}.log"
+    returncode = run(child_request(job, submission, slot=slot), log,
+                     timeout_s=child_timeout_s(job.limits))
+    if returncode == 0 and path.is_file():
         try:
             return BatchEvent("graded", submission.student, results.load(path))
         except ConfigError as exc:
             return BatchEvent("failed", submission.student, message=str(exc))
     tail = log.read_text(errors="replace").strip().splitlines()[-3:]
     return BatchEvent("failed", submission.student,
-                      message=f"el calificador falló (código {child.returncode}); ver {log}: "
+                      message=f"el calificador falló (código {returncode}); ver {log}: "
                               + " | ".join(tail))
 
 
-def _child_main(argv: list[str]) -> int:
-    """Entry point of the trusted child: grade one submission, write its result atomically."""
-    request = json.loads(argv[0])
+def write_result(result: SubmissionResult, path: Path) -> None:
+    """Writes ``result`` to ``path`` and its reports (``.md``, ``.html``) beside it, each file
+    atomically."""
+    # The reports first: a result file on disk always has its reports beside it.
+    results.write_atomic(path.with_suffix(".md"), report.markdown(result))
+    results.write_atomic(path.with_suffix(".html"), htmlreport.html_report(result))
+    results.save(result, path)
+
+
+def grade_request(request: dict[str, Any]) -> str:
+    """Grades one ``child_request`` and writes its result files; returns a line for the log."""
     course = load_course(Path(request["course"]))
     result = grade_submission(
         course, request["tp"], Path(request["file"]), student=request["student"],
         backend=request["backend"], limits=Limits(**request["limits"]),
-        notes=tuple(request["notes"]), backend_options=request["backend_options"])
-    out = Path(request["out"])
-    # The report first: a result file on disk always has its report beside it.
-    results.write_atomic(out.with_suffix(".md"), report.markdown(result))
-    results.save(result, out)
-    print(f"{result.student}: {result.score:.2f} ({result.duration_s:.1f} s)")
+        notes=tuple(request["notes"]), backend_options=request["backend_options"],
+        submitted_at=request.get("submitted_at", ""))
+    result.environment["trusted_peak_rss_mb"] = (
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+    result.environment["trusted_pid"] = os.getpid()
+    write_result(result, Path(request["out"]))
+    return f"{result.student}: {result.score:.2f} ({result.duration_s:.1f} s)"
+
+
+def _child_main(argv: list[str]) -> int:
+    """Entry point of the trusted child: ``--serve`` grades request after request (a warm
+    process, ``grader.warm``); otherwise grade the one request given, write its result."""
+    global _REFERENCES
+    if argv == ["--serve"]:
+        _REFERENCES = {}
+        return serve(grade_request)
+    print(grade_request(json.loads(argv[0])))
     return 0
 
 

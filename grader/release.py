@@ -41,6 +41,12 @@ Para comprobar tu solución (en esta carpeta):
     pip install grader
     grader check {name} {module}.py        # o {module}.ipynb
 
+O desde el mismo notebook (Jupyter, o Colab con esta carpeta subida y como directorio actual),
+sobre las funciones que ya ejecutaste:
+
+    import grader
+    grader.check("{name}")
+
 Vas a ver, por ejercicio, los puntos de las comprobaciones públicas y qué falló (forma, tipo,
 valores: error máximo y dónde). Al calificar, la cátedra además corre comprobaciones ocultas con
 otras entradas: que pasen las públicas no garantiza la nota.
@@ -115,7 +121,7 @@ def release(course: Course, tp: str, out: Path, *, force: bool = False) -> Path:
         (checks_dir / EXPECTED_FILE).write_bytes(recording.dump())
         (checks_dir / "assignment.toml").write_text(_bundle_toml(
             assignment.root / "assignment.toml", [p.name for p in assignment.public_checks],
-            helpers.name if helpers is not None else None))
+            helpers.name if helpers is not None else None, entry.notebook_mode))
         (staging / "README.md").write_text(_README.format(
             title=assignment.title or tp, module=assignment.module, name=tp, version=__version__))
         secrets = [*assignment.hidden_checks, *sorted(entry.reference.rglob("*.py"))]
@@ -133,11 +139,16 @@ def release(course: Course, tp: str, out: Path, *, force: bool = False) -> Path:
     return out
 
 
-def _bundle_toml(source: Path, public: list[str], helpers: str | None) -> str:
-    """The assignment file with paths rewritten for the bundle and no hidden checks listed."""
+def _bundle_toml(source: Path, public: list[str], helpers: str | None, notebook_mode: str) -> str:
+    """The assignment file with paths rewritten for the bundle and no hidden checks listed (nor
+    named, as ``check_visibility`` does), and the course's notebook mode
+    (``grader.check.bundle_notebook_mode`` reads it back)."""
     lines = []
     for line in source.read_text(encoding="utf-8").splitlines():
         key = line.split("=")[0].strip()
+        if key == "check_visibility" or "hidden::" in line:
+            # Per-check visibility is for the course's exports; it names hidden checks.
+            continue
         if key == "public_checks":
             line = f"public_checks = {public!r}".replace("'", '"')
         elif key in ("hidden_checks", "starter"):
@@ -145,6 +156,8 @@ def _bundle_toml(source: Path, public: list[str], helpers: str | None) -> str:
         elif key == "worker_helpers":
             line = f'worker_helpers = "{helpers}"'
         lines.append(line)
+    lines += ["", "# Cómo se lee un notebook al calificar (course.toml, [[tp]] notebook_mode);",
+              "# grader check lo lee igual.", "[notebook]", f'mode = "{notebook_mode}"']
     return "\n".join(lines) + "\n"
 
 

@@ -184,3 +184,45 @@ def test_copying_results_elsewhere_keeps_them_valid(mini_course, tmp_path):
                 jobs=2)
     shutil.copytree(mini_course / "res", tmp_path / "copy")
     assert results.load(tmp_path / "copy" / "tp1" / "passes_all.json").score == 10.0
+
+
+def test_one_warm_trusted_process_per_slot_grades_submission_after_submission(mini_course):
+    out = mini_course / "res"
+    summary = grade_batch(mini_course / "course.toml", "tp1", students(mini_course), out, jobs=1)
+    assert summary.graded == 6
+    pids = {results.load(p).environment["trusted_pid"] for p in (out / "tp1").glob("*.json")}
+    assert len(pids) == 1
+    assert not own_children(), "the warm process ends with the batch"
+
+
+def own_children() -> list[str]:
+    """Processes whose parent is this test process (other agents' batches do not count)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and fields[0] != "Z":
+            found.append(stat.parent.name)
+    return found
+
+
+def test_a_grader_failure_costs_only_its_submission_and_a_fresh_process_goes_on(mini_course):
+    folder = students(mini_course)
+    # A file that disappears after the batch listed it makes the trusted process raise (a bad
+    # file of the student's is a load error instead, graded 0). With one slot, submissions are
+    # graded in order: the first one's event comes while the fifth is still waiting.
+    def vanish(event):
+        (folder / "syntax_error.py").unlink(missing_ok=True)
+
+    out = mini_course / "res"
+    (folder / "aaa_first.py").write_text((folder / "passes_all.py").read_text())
+    summary = grade_batch(mini_course / "course.toml", "tp1", folder, out, jobs=1,
+                          on_event=vanish)
+    assert [f.split(":")[0] for f in summary.failed] == ["syntax_error"]
+    assert "FileNotFoundError" in (out / "tp1" / "logs" / "syntax_error.log").read_text()
+    pids = {s: results.load(out / "tp1" / f"{s}.json").environment["trusted_pid"]
+            for s in ("aaa_first", "uses_torch")}
+    assert pids["aaa_first"] != pids["uses_torch"], "a process that failed is never reused"
+    assert summary.graded == 6

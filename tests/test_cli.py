@@ -106,6 +106,19 @@ def test_release_then_check_from_the_bundle_uses_the_baked_values(runner, mini_c
     assert checked.exit_code == 0, checked.output
 
 
+@pytest.mark.parametrize("visibility", [
+    'check_visibility = { "hidden::test_lin_hidden" = "total_only" }',
+    '[exercise.check_visibility]\n"hidden::test_lin_hidden" = "total_only"'])
+def test_release_never_names_a_hidden_check(runner, mini_course, monkeypatch, tmp_path, visibility):
+    toml = mini_course / "assignment" / "assignment.toml"
+    toml.write_text(toml.read_text().replace('numpy_only = true\n', f'numpy_only = true\n{visibility}\n', 1))
+    monkeypatch.chdir(mini_course)
+    result = runner.invoke(main, ["release", "tp1", "--out", str(tmp_path / "dist")])
+    assert result.exit_code == 0, result.output
+    text = "\n".join(p.read_text(errors="replace") for p in (tmp_path / "dist").rglob("*") if p.is_file())
+    assert "test_lin_hidden" not in text
+
+
 def test_release_refuses_to_overwrite_without_force(runner, mini_course, monkeypatch, tmp_path):
     monkeypatch.chdir(mini_course)
     (tmp_path / "dist").mkdir()

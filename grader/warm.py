@@ -1,0 +1,171 @@
+"""Warm trusted graders: one process per job slot grades submission after submission (issue 9).
+
+A batch used to start a fresh trusted process (``python -m grader.grading REQUEST``) for every
+submission, paying Python, numpy, pytest, torch and scikit-learn imports, the check files'
+collection and the reference's computations each time (about 2-5 s of CPU per submission, more
+than TP1's checks themselves). A ``WarmChild`` is that same trusted process kept alive: it reads
+one request per line on stdin, grades it exactly as the one-shot child does (the student's code
+still runs in a fresh sandboxed worker per submission: nothing of a student survives into the
+next one) and answers one line on stdout. It keeps only trusted state between submissions:
+imported libraries and the reference's outputs (``CachingReference``).
+
+Failures stay contained: a request that fails for a grader reason is answered ``ok: false`` and
+the process exits, so the next submission gets a fresh one; a process that dies, hangs past the
+submission's time or is recycled after ``max_jobs`` submissions is replaced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from .sandbox.base import die_with_parent
+
+#: Submissions one warm process grades before it is replaced (bounds slow leaks in libraries).
+MAX_JOBS = 100
+
+
+class WarmChild:
+    """A long-lived trusted grading process (``python -m grader.grading --serve``).
+
+    Args:
+        max_jobs: submissions graded before the process is replaced by a fresh one.
+        register: called with the process when it starts and ``None`` arguments never; the batch
+            keeps the set of its children to kill them on Ctrl-C.
+        unregister: called with the process when it ends.
+    """
+
+    def __init__(self, *, max_jobs: int = MAX_JOBS,
+                 register: Callable[[subprocess.Popen[bytes]], None] = lambda p: None,
+                 unregister: Callable[[subprocess.Popen[bytes]], None] = lambda p: None) -> None:
+        self.max_jobs = max_jobs
+        self._register = register
+        self._unregister = unregister
+        self._process: subprocess.Popen[bytes] | None = None
+        self._jobs = 0
+        self._stderr: IO[bytes] | None = None
+        self._lock = threading.Lock()
+
+    def grade(self, request: dict[str, Any], log: Path, *, timeout_s: float) -> int:
+        """Grades one request; returns 0 when the result was written, else an exit-code-like
+        number (the process is then gone). What the grader printed goes to ``log``."""
+        with self._lock:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            process = self._ensure(log.parent)
+            assert process.stdin is not None and process.stdout is not None
+            line = json.dumps({**request, "log": str(log)}) + "\n"
+            try:
+                process.stdin.write(line.encode())
+                process.stdin.flush()
+                reply = _read_line(process.stdout, timeout_s)
+            except (BrokenPipeError, OSError, TimeoutError):
+                reply = b""
+            self._jobs += 1
+            try:
+                answer = json.loads(reply) if reply else {}
+            except json.JSONDecodeError:
+                answer = {}
+            if answer.get("ok") is True:
+                if self._jobs >= self.max_jobs:
+                    self.close()
+                return 0
+            code = self._stop()
+            if not log.is_file() or not log.read_text(errors="replace").strip():
+                log.write_text(f"el proceso calificador terminó sin responder (código {code})\n")
+            return code if code else 1
+
+    def _ensure(self, logs: Path) -> subprocess.Popen[bytes]:
+        if self._process is not None and self._process.poll() is None:
+            return self._process
+        self._stop()
+        self._stderr = (logs / f".calificador-{os.getpid()}-{id(self)}.log").open("ab")
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "grader.grading", "--serve"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=self._stderr, preexec_fn=die_with_parent)
+        self._jobs = 0
+        self._register(self._process)
+        return self._process
+
+    def _stop(self) -> int:
+        process, self._process = self._process, None
+        code = 0
+        if process is not None:
+            if process.poll() is None:
+                process.kill()
+            code = process.wait()
+            for stream in (process.stdin, process.stdout):
+                if stream is not None:
+                    with contextlib.suppress(OSError):
+                        stream.close()
+            self._unregister(process)
+        if self._stderr is not None:
+            self._stderr.close()
+            Path(self._stderr.name).unlink(missing_ok=True)
+            self._stderr = None
+        return code
+
+    def close(self) -> None:
+        """Ends the process: closing its stdin lets it finish and exit on its own."""
+        process = self._process
+        if process is not None and process.stdin is not None and process.poll() is None:
+            with contextlib.suppress(OSError):
+                process.stdin.close()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        self._stop()
+
+
+def _read_line(stream: IO[bytes], timeout_s: float) -> bytes:
+    """One line from a pipe, or ``TimeoutError`` after ``timeout_s``."""
+    fd = stream.fileno()
+    deadline = time.monotonic() + timeout_s
+    data = bytearray()
+    while not data.endswith(b"\n"):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+            raise TimeoutError
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        data += chunk
+    return bytes(data)
+
+
+def serve(grade_one: Callable[[dict[str, Any]], str]) -> int:
+    """The warm child's loop: one JSON request per stdin line, one JSON answer per stdout line.
+
+    ``grade_one`` grades a request and writes its result files; it returns a line for the log.
+    A request that raises is answered ``ok: false`` and ends the process (state we cannot vouch
+    for is never reused). Student code never runs here: only in the sandboxed workers.
+    """
+    replies = os.fdopen(os.dup(1), "w", buffering=1)
+    # Nothing a library prints may corrupt the answers: fd 1 becomes stderr.
+    os.dup2(2, 1)
+    for line in sys.stdin:
+        request = json.loads(line)
+        log = Path(request["log"])
+        with log.open("w", encoding="utf-8") as handle, contextlib.redirect_stdout(handle), \
+                contextlib.redirect_stderr(handle):
+            try:
+                print(grade_one(request))
+            except BaseException:
+                traceback.print_exc()
+                ok = False
+            else:
+                ok = True
+        replies.write(json.dumps({"ok": ok}) + "\n")
+        if not ok:
+            return 1
+    return 0
