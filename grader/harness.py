@@ -346,6 +346,8 @@ def run_checks(files: list[Path], plugin: GradingPlugin, *, rootdir: Path) -> li
     Raises ``ConfigError`` when the check files themselves are broken (a course problem, which
     must never be reported as the student's failure).
     """
+    # Absolute: the check modules loaded from it are recognised by path and forgotten below.
+    rootdir = rootdir.resolve()
     with tempfile.TemporaryDirectory(prefix="grader-pytest-") as tmp:
         ini = Path(tmp) / "pytest.ini"
         ini.write_text("[pytest]\n")

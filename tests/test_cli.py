@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from click.testing import CliRunner
 
@@ -104,6 +106,11 @@ def test_release_then_check_from_the_bundle_uses_the_baked_values(runner, mini_c
     monkeypatch.chdir(bundle)
     checked = runner.invoke(main, ["check", "tp1", "tp1.py"])
     assert checked.exit_code == 0, checked.output
+    # Run from a relative path, the check modules are still forgotten afterwards: another TP's
+    # test_public.py checked later in this process must not get these.
+    left = [name for name, module in list(sys.modules.items())
+            if str(getattr(module, "__file__", "") or "").startswith(str(bundle.resolve()))]
+    assert left == []
 
 
 @pytest.mark.parametrize("visibility", [
