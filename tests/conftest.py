@@ -22,6 +22,25 @@ def has_bwrap() -> bool:
 
 
 @pytest.fixture(scope="session")
+def sandbox_image() -> str:
+    """The docker sandbox image, built (or found current) once per test session.
+
+    Shared by the docker backend's tests (tests/sandbox/) and the red-team suite (tests/attacks/).
+    """
+    import subprocess
+
+    from grader import images
+
+    if shutil.which("docker") is None or subprocess.run(
+            ["docker", "info"], capture_output=True).returncode != 0:
+        pytest.fail("the docker tests need a running Docker daemon: the README's test command "
+                    "installs and starts one (apt-get install docker.io; dockerd --bridge=none "
+                    "--iptables=false)")
+    report = images.build()
+    return report.image
+
+
+@pytest.fixture(scope="session")
 def example_class(tmp_path_factory):
     """Grades a TP of examples/class once per test session, as README's main job does (CLI).
 

@@ -95,8 +95,9 @@ class DockerChannel(Channel):
                 self.process.wait(timeout=0.05)
             except subprocess.TimeoutExpired:
                 pass
-        state = self._container_state()
-        run_docker("rm", "-f", self.name, check=False)
+        # The CLI goes first: a worker blocked writing a reply nobody reads (one over the size
+        # limit) holds the daemon's attach stream, and 'docker rm -f' then waits for it (60 s, and
+        # no grade; issue 8). With the CLI gone the stream breaks and the removal is immediate.
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
@@ -106,6 +107,8 @@ class DockerChannel(Channel):
                     stream.close()
                 except OSError:
                     pass
+        state = self._container_state()
+        run_docker("rm", "-f", self.name, check=False)
         try:
             self.stderr_tail = self._stderr_file.read_text(errors="replace")[-1000:].strip()
         except OSError:
@@ -191,7 +194,7 @@ class DockerBackend(Backend):
                 "--network", "none", "--read-only",
                 "--tmpfs", f"/tmp:rw,nosuid,nodev,size={limits.scratch_mb}m",
                 "--mount", f"type=bind,source={workdir},target={_SANDBOX_DIR},readonly",
-                "--workdir", _SANDBOX_DIR, "--user", "65534:65534",
+                "--workdir", "/tmp", "--user", "65534:65534",
                 "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
                 "--pids-limit", str(limits.processes),
                 "--memory", f"{limits.memory_mb}m", "--memory-swap", f"{limits.memory_mb}m",

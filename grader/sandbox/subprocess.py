@@ -2,7 +2,8 @@
 
 With bubblewrap (``bwrap``, Debian package ``bubblewrap``) the worker sees, read-only, only the
 system libraries and the Python installation (interpreter, standard library, site-packages), plus
-its private working directory holding a copy of the submission; ``/tmp`` is a private tmpfs; it has
+its private working directory holding a copy of the submission (read-only, like everything else);
+``/tmp`` and ``/dev/shm`` are private tmpfs of ``scratch_mb`` each (bubblewrap 0.8 or later); it has
 no network, its own PID, IPC and UTS namespaces and dies with the grader. The course repository,
 the hidden checks, the reference solutions, the results folder and home directories are not
 mounted. Without bubblewrap the worker still runs in a separate process with the same limits and a
@@ -11,6 +12,7 @@ minimal environment, and the grader says loudly that it is not isolated.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import shutil
@@ -99,10 +101,17 @@ class _PidsCgroup:
             return
         try:
             path = Path(tempfile.mkdtemp(prefix="grader-", dir=self.ROOT))
-            (path / "pids.max").write_text(str(limit))
+        except OSError:
+            return
+        try:
+            self._configure(path, limit)
             self.path = path
         except OSError:
-            self.path = None
+            with contextlib.suppress(OSError):
+                path.rmdir()
+
+    def _configure(self, path: Path, limit: int) -> None:
+        (path / "pids.max").write_text(str(limit))
 
     def join(self) -> None:
         if self.path is not None:
@@ -125,6 +134,44 @@ class _PidsCgroup:
                 time.sleep(0.02)  # the kernel reaps killed members asynchronously
 
 
+class _MemoryCgroup(_PidsCgroup):
+    """A cgroup-v1 memory controller group, when this process may create one (usually as root).
+
+    RLIMIT_AS binds each process alone: forked children (each under the limit, together far over
+    it) and the files written to the sandbox's tmpfs add up here instead (issue 8).
+    """
+
+    ROOT = Path("/sys/fs/cgroup/memory")
+
+    def _configure(self, path: Path, limit: int) -> None:
+        (path / "memory.limit_in_bytes").write_text(str(limit))
+        swap = path / "memory.memsw.limit_in_bytes"  # present only with swap accounting
+        if swap.exists():
+            swap.write_text(str(limit))
+
+    def out_of_memory(self) -> bool:
+        """Whether the kernel killed a member of the group for going over the limit."""
+        if self.path is None:
+            return False
+        try:
+            for line in (self.path / "memory.oom_control").read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill":
+                    return int(value) > 0
+        except (OSError, ValueError):
+            pass
+        return False
+
+
+def _tmpfs_size_supported(bwrap: str) -> bool:
+    """Whether this bubblewrap caps a tmpfs (``--size``, bubblewrap 0.8 and later)."""
+    try:
+        done = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "--size" in done.stdout + done.stderr
+
+
 class SubprocessBackend(Backend):
     """Runs each worker as a child process, in bubblewrap when available.
 
@@ -143,6 +190,7 @@ class SubprocessBackend(Backend):
             raise SandboxUnavailable("se pidió aislamiento con bubblewrap, pero 'bwrap' no está instalado "
                                "(Debian/Ubuntu: apt-get install bubblewrap)")
         self.isolated = self._bwrap is not None
+        self._sized_tmpfs = self._bwrap is not None and _tmpfs_size_supported(self._bwrap)
         if isolation == "auto" and not self.isolated:
             from ..grading import NO_ISOLATION
 
@@ -159,18 +207,25 @@ class SubprocessBackend(Backend):
         target = workdir / module_file.name
         shutil.copyfile(module_file, target)
         target.chmod(0o666)
-        cgroup = _PidsCgroup(limits.processes)
+        pids = _PidsCgroup(limits.processes)
+        memory = _MemoryCgroup(limits.memory_mb * 1024 * 1024)
         if self.isolated:
             command, module_path = self._bwrap_command(workdir, module_file.name, limits)
-            home = _SANDBOX_WORKDIR
+            home = "/tmp"
         else:
             command = worker_command(sys.executable, str(self._runtime))
             module_path, home = str(target), str(workdir)
         process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             cwd=workdir, env=worker_environment(limits, home), start_new_session=True,
-            preexec_fn=lambda: _limit_child(limits, cgroup), close_fds=True)
-        return Channel(process, workdir=workdir, module_path=module_path, cleanup=[cgroup.remove])
+            preexec_fn=lambda: _limit_child(limits, [pids, memory]), close_fds=True)
+        channel = Channel(process, workdir=workdir, module_path=module_path)
+
+        def note_out_of_memory() -> None:
+            channel.out_of_memory = memory.out_of_memory()
+
+        channel._cleanup += [note_out_of_memory, memory.remove, pids.remove]
+        return channel
 
     def _bwrap_command(self, workdir: Path, filename: str,
                        limits: Limits) -> tuple[list[str], str]:
@@ -186,24 +241,29 @@ class SubprocessBackend(Backend):
                 args += ["--ro-bind", path, path]
         for path in _SYSTEM_FILES:
             args += ["--ro-bind-try", path, path]
+        # A tmpfs without a size can grow into all of the host's memory, and a writable working
+        # directory into its disk (issue 8): scratch space is /tmp and /dev/shm, capped.
+        size = ["--size", str(limits.scratch_mb * 1024 * 1024)] if self._sized_tmpfs else []
         # The private /tmp first: a Python installed under /tmp (a CI clone's virtualenv) is then
         # bound on top of it instead of being hidden by it.
-        args += ["--tmpfs", "/tmp"]
+        args += [*size, "--tmpfs", "/tmp"]
         for path in _python_dirs():
             args += ["--ro-bind", path, path]
         args += ["--ro-bind", str(self._runtime), _SANDBOX_RUNTIME,
-                 "--bind", str(workdir), _SANDBOX_WORKDIR,
-                 "--proc", "/proc", "--dev", "/dev",
-                 "--chdir", _SANDBOX_WORKDIR, "--"]
+                 "--ro-bind", str(workdir), _SANDBOX_WORKDIR,
+                 "--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/dev/shm",
+                 # Relative writes (a notebook's plt.savefig("fig.png")) land in capped scratch.
+                 "--chdir", "/tmp", "--"]
         args += worker_command(sys.executable, _SANDBOX_RUNTIME)
         return args, f"{_SANDBOX_WORKDIR}/{filename}"
 
 
-def _limit_child(limits: Limits, cgroup: _PidsCgroup) -> None:
+def _limit_child(limits: Limits, cgroups: list[_PidsCgroup]) -> None:
     """Runs in the child between fork and exec: the limits then bind bwrap and the worker."""
     mib = 1024 * 1024
     die_with_parent()
-    cgroup.join()
+    for cgroup in cgroups:
+        cgroup.join()
     settings = [
         (resource.RLIMIT_AS, limits.memory_mb * mib),
         (resource.RLIMIT_CPU, int(limits.cpu_time_s)),

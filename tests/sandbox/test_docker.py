@@ -15,7 +15,14 @@ from pathlib import Path
 import pytest
 
 from grader import images
-from grader.errors import SandboxUnavailable, UsageError, WorkerCrash, WorkerMemory, WorkerTimeout
+from grader.errors import (
+    SandboxUnavailable,
+    StudentError,
+    UsageError,
+    WorkerCrash,
+    WorkerMemory,
+    WorkerTimeout,
+)
 from grader.remote import Session
 from grader.sandbox.base import Limits
 from grader.sandbox.docker import CONTAINER_LABEL, DockerBackend, parse_gpus
@@ -200,3 +207,21 @@ def test_a_killed_grader_leaves_only_a_stopped_container_that_the_next_batch_rem
     assert remove_leftovers() >= 1
     assert sandbox_containers() == []
     s.close()  # the pipes of the dead CLI
+
+
+def test_relative_writes_land_in_the_capped_tmp_and_the_submission_stays_read_only(backend, tmp_path):
+    module = tmp_path / "tp1.py"
+    module.write_text("import os\n"
+                      "def save():\n"
+                      "    open('figura.png', 'w').write('png')\n"
+                      "    return os.getcwd(), open('figura.png').read()\n"
+                      "def overwrite_self():\n"
+                      "    open(__file__, 'w').write('x = 1')\n")
+    s = Session(backend, module, "tp1", Limits(call_timeout_s=10, threads=1))
+    try:
+        student = s.module()
+        assert student.save() == ("/tmp", "png")
+        with pytest.raises(StudentError, match="Read-only file system"):
+            student.overwrite_self()
+    finally:
+        s.close()

@@ -272,3 +272,24 @@ def test_without_bubblewrap_grading_warns_loudly(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         SubprocessBackend(isolation="none")
+
+
+def test_relative_writes_land_in_scratch_space_and_the_submission_stays_read_only(tmp_path, backend):
+    module = tmp_path / "tp1.py"
+    module.write_text("import os\n"
+                      "def save():\n"
+                      "    open('figura.png', 'w').write('png')\n"
+                      "    return os.getcwd(), open('figura.png').read()\n"
+                      "def overwrite_self():\n"
+                      "    open(__file__, 'w').write('x = 1')\n")
+    s = Session(backend, module, "tp1", Limits(call_timeout_s=5))
+    try:
+        student = s.module()
+        cwd, content = student.save()
+        assert content == "png"
+        if backend.isolated:
+            assert cwd == "/tmp"
+            with pytest.raises(StudentError, match="Read-only file system"):
+                student.overwrite_self()
+    finally:
+        s.close()
