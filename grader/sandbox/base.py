@@ -116,14 +116,19 @@ class Channel:
     """Set by ``close`` when the worker was killed for exceeding its memory limit."""
 
     def __init__(self, process: subprocess.Popen[bytes], *, workdir: Path, module_path: str,
-                 cleanup: list[Any] | None = None) -> None:
+                 cleanup: list[Any] | None = None,
+                 fds: tuple[int, int] | None = None) -> None:
         self.process = process
         self.workdir = workdir
         self.module_path = module_path
         self._cleanup = cleanup or []
-        assert process.stdin is not None and process.stdout is not None
-        self._write_fd = process.stdin.fileno()
-        self._read_fd = process.stdout.fileno()
+        self._own_fds = fds is not None
+        if fds is None:
+            assert process.stdin is not None and process.stdout is not None
+            fds = (process.stdout.fileno(), process.stdin.fileno())
+        self._read_fd, self._write_fd = fds
+        """``fds``: (read, write) descriptors of the channel when it is not the process's stdio
+        (the docker backend's named pipes); the channel closes them."""
 
     def send(self, payload: bytes | list[bytes | memoryview]) -> None:
         try:
@@ -149,16 +154,27 @@ class Channel:
         except (ProcessLookupError, PermissionError):
             pass
         self.process.wait()
+        self._close_streams()
+        for action in self._cleanup:
+            action()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        return describe_exit(returncode if returncode is not None else self.process.returncode)
+
+
+    def _close_streams(self) -> None:
         for stream in (self.process.stdin, self.process.stdout):
             if stream is not None:
                 try:
                     stream.close()
                 except OSError:
                     pass
-        for action in self._cleanup:
-            action()
-        shutil.rmtree(self.workdir, ignore_errors=True)
-        return describe_exit(returncode if returncode is not None else self.process.returncode)
+        if self._own_fds:
+            for fd in (self._read_fd, self._write_fd):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            self._own_fds = False
 
 
 class Backend(ABC):

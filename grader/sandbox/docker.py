@@ -15,8 +15,10 @@ kept by the trusted side, which kills the container (``docker kill``) when one p
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -81,8 +83,8 @@ class DockerChannel(Channel):
     """A worker in a container: closing kills and removes the container, not only the CLI."""
 
     def __init__(self, process: subprocess.Popen[bytes], *, name: str, workdir: Path,
-                 stderr_file: Path) -> None:
-        super().__init__(process, workdir=workdir, module_path="")
+                 stderr_file: Path, fds: tuple[int, int]) -> None:
+        super().__init__(process, workdir=workdir, module_path="", fds=fds)
         self.name = name
         self._stderr_file = stderr_file
         self.stderr_tail = ""
@@ -101,12 +103,7 @@ class DockerChannel(Channel):
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
-        for stream in (self.process.stdin, self.process.stdout):
-            if stream is not None:
-                try:
-                    stream.close()
-                except OSError:
-                    pass
+        self._close_streams()
         state = self._container_state()
         run_docker("rm", "-f", self.name, check=False)
         try:
@@ -190,7 +187,7 @@ class DockerBackend(Backend):
     def command(self, name: str, workdir: Path, limits: Limits) -> list[str]:
         """The ``docker run`` command line of one worker container."""
         mib = 1024 * 1024
-        args = [docker_cli(), "run", "-i", "--name", name, "--label", f"{CONTAINER_LABEL}=1",
+        args = [docker_cli(), "run", "--name", name, "--label", f"{CONTAINER_LABEL}=1",
                 "--network", "none", "--read-only",
                 "--tmpfs", f"/tmp:rw,nosuid,nodev,size={limits.scratch_mb}m",
                 "--mount", f"type=bind,source={workdir},target={_SANDBOX_DIR},readonly",
@@ -207,7 +204,7 @@ class DockerBackend(Backend):
         gpus = self._gpu_request()
         if gpus is not None:
             args += ["--gpus", gpus]
-        for key, value in self.environment(limits).items():
+        for key, value in {**self.environment(limits), "GRADER_CHANNEL": _SANDBOX_DIR}.items():
             args += ["--env", f"{key}={value}"]
         args += [self.image, IMAGE_PYTHON, "-I", "-B", "-c",
                  f"import sys; sys.path.insert(0, {IMAGE_RUNTIME!r}); "
@@ -232,16 +229,50 @@ class DockerBackend(Backend):
         target.chmod(0o444)
         name = f"grader-{uuid.uuid4().hex[:16]}"
         stderr_file = workdir.parent / f"{workdir.name}.stderr"
+        for pipe in ("to_worker", "from_worker"):
+            os.mkfifo(workdir / pipe)
+            (workdir / pipe).chmod(0o666)  # the worker runs as uid 65534
+        # Our read end first (it never blocks): the worker's open for writing then succeeds.
+        read_fd = os.open(workdir / "from_worker", os.O_RDONLY | os.O_NONBLOCK)
         with stderr_file.open("wb") as stderr:
-            # The CLI dies with the grader; the container then sees its stdin close and exits.
-            process = subprocess.Popen(self.command(name, workdir, limits), stdin=subprocess.PIPE,
-                                       stdout=subprocess.PIPE, stderr=stderr,
+            # The CLI dies with the grader; the worker then reads the end of its named pipe
+            # and exits.
+            process = subprocess.Popen(self.command(name, workdir, limits),
+                                       stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr,
                                        start_new_session=True, close_fds=True,
                                        preexec_fn=die_with_parent)
-        channel = DockerChannel(process, name=name, workdir=workdir, stderr_file=stderr_file)
+        try:
+            write_fd = _open_writer(workdir / "to_worker", process,
+                                    deadline=time.monotonic() + limits.import_timeout_s)
+        except BaseException:
+            os.close(read_fd)
+            raise
+        os.set_blocking(read_fd, True)
+        channel = DockerChannel(process, name=name, workdir=workdir, stderr_file=stderr_file,
+                                fds=(read_fd, write_fd))
         channel.module_path = f"{_SANDBOX_DIR}/{module_file.name}"
         channel._cleanup.append(lambda: stderr_file.unlink(missing_ok=True))
         return channel
+
+
+def _open_writer(path: Path, process: subprocess.Popen[bytes], *, deadline: float) -> int:
+    """Opens our end of the worker's request pipe once the worker has opened its end.
+
+    Until then an open for writing fails with ENXIO; if the container never gets there (no
+    image, a daemon error) we return a descriptor of /dev/null, so the first request meets the
+    end of file the session reports as a worker that could not start."""
+    while True:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno != errno.ENXIO:
+                raise
+        else:
+            os.set_blocking(fd, True)
+            return fd
+        if process.poll() is not None or time.monotonic() > deadline:
+            return os.open(os.devnull, os.O_RDONLY)
+        time.sleep(0.005)
 
 
 def remove_leftovers() -> int:

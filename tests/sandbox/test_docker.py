@@ -94,7 +94,8 @@ def test_the_container_has_every_hardening_setting(session):
     assert set(env) <= {"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "PYTHONDONTWRITEBYTECODE",
                         "PYTHONHASHSEED", "MPLBACKEND", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                         "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS", "TORCH_NUM_THREADS",
-                        "GRADER_SIDE"}
+                        "GRADER_SIDE", "GRADER_CHANNEL"}
+    assert env["GRADER_CHANNEL"] == "/sandbox"  # the folder of the channel's named pipes
     assert session.module().whoami() == 65534
     assert session.module().network_interfaces() == ["lo"]
 
@@ -194,8 +195,11 @@ def test_a_killed_grader_leaves_only_a_stopped_container_that_the_next_batch_rem
     s.module()
     channel = s._channel
     assert channel is not None
-    channel.process.kill()  # what SIGKILL of the grader does to the docker CLI it started
+    # What SIGKILL of the grader does: the docker CLI it started dies with it, and the kernel
+    # closes the grader's ends of the channel's named pipes.
+    channel.process.kill()
     channel.process.wait()
+    channel._close_streams()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         state = subprocess.run(["docker", "inspect", "--format", "{{.State.Status}}",
@@ -203,7 +207,7 @@ def test_a_killed_grader_leaves_only_a_stopped_container_that_the_next_batch_rem
         if state == "exited":
             break
         time.sleep(0.2)
-    assert state == "exited"  # stdin closed: the worker ended, nothing keeps running
+    assert state == "exited"  # its channel closed: the worker ended, nothing keeps running
     assert remove_leftovers() >= 1
     assert sandbox_containers() == []
     s.close()  # the pipes of the dead CLI
