@@ -39,7 +39,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from . import __version__, results
-from .errors import GraderError, SandboxUnavailable, UsageError
+from .errors import ClusterUnavailable, GraderError, UsageError
 from .grading import (
     NO_ISOLATION,
     BatchEvent,
@@ -65,10 +65,6 @@ MAX_REPLY_MB = 64
 LOG_TAIL_CHARS = 64_000
 MISSING = ("--cluster necesita el paquete 'distributed' (Dask), que no está instalado: "
            "pip install 'grader[cluster]'")
-
-
-class ClusterUnavailable(SandboxUnavailable):
-    """The Dask cluster cannot be reached, or none of its workers can grade."""
 
 
 def _distributed() -> Any:

@@ -4,9 +4,13 @@ One root, subclassing the nearest builtin where one fits::
 
     GraderError (Exception)                 anything the grader raises on purpose
     ├── ConfigError (ValueError)            a course or assignment file is invalid (names the key)
+    │   └── RosterError                     the roster misses a column or repeats a student
     ├── SubmissionError (ValueError)        a submission cannot be read or converted
+    │   ├── ArchiveError                    the uploads' zip is refused whole (unsafe, not a zip)
+    │   └── FormError                       the form's responses export cannot be read
     ├── UsageError                          bad command-line input; carries exit_code 2
     ├── SandboxUnavailable (RuntimeError)   the requested isolation is not installed here
+    │   └── ClusterUnavailable              the Dask cluster is unreachable or cannot grade
     └── WorkerError (RuntimeError)          the sandboxed worker failed during a call
         ├── WorkerTimeout                   a call ran past its deadline          -> TIMEOUT
         ├── WorkerCrash                     the worker process died               -> CRASH
@@ -36,6 +40,19 @@ class SubmissionError(GraderError, ValueError):
     """A submission cannot be read, found or converted to a module."""
 
 
+class RosterError(ConfigError):
+    """The roster file is missing a column, or repeats a student."""
+
+
+class ArchiveError(SubmissionError):
+    """The uploads cannot be used at all (not a zip, or a zip refused for safety): nothing is
+    extracted and nothing is graded."""
+
+
+class FormError(SubmissionError):
+    """The responses export cannot be read: a missing column, a timestamp that is not one."""
+
+
 class UsageError(GraderError):
     """Bad command-line input."""
 
@@ -44,6 +61,10 @@ class UsageError(GraderError):
 
 class SandboxUnavailable(GraderError, RuntimeError):
     """The requested isolation (bubblewrap, Docker) is not available on this machine."""
+
+
+class ClusterUnavailable(SandboxUnavailable):
+    """The Dask cluster cannot be reached, or none of its workers can grade."""
 
 
 class WorkerError(GraderError, RuntimeError):

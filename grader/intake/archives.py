@@ -26,18 +26,13 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ..errors import SubmissionError
+from ..errors import ArchiveError
 
 _UTF8_FLAG = 0x800
 _ENCRYPTED_FLAG = 0x1
 _JUNK_DIRS = {"__MACOSX"}
 _JUNK_FILES = {".DS_Store", "Thumbs.db", "desktop.ini"}
 _CHUNK = 1 << 16
-
-
-class ArchiveError(SubmissionError):
-    """The uploads cannot be used at all (not a zip, or a zip refused for safety): nothing is
-    extracted and nothing is graded."""
 
 
 @dataclass(frozen=True)

@@ -20,16 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..course import FormColumns
-from ..errors import SubmissionError
+from ..errors import FormError
 from .names import fold
 from .table import read_table
 
 _LOCALE_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M")
 _LINK = re.compile(r"https?://\S+")
-
-
-class FormError(SubmissionError):
-    """The responses export cannot be read: a missing column, a timestamp that is not one."""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..course import RosterSettings
-from ..errors import ConfigError, SubmissionError
+from ..errors import RosterError, SubmissionError
 from .names import email_key, name_key, student_id_key
 from .table import read_table
 
@@ -24,10 +24,6 @@ _ALIASES = {
     "email": ("email", "e-mail", "mail", "correo", "correo electrónico",
               "dirección de correo electrónico"),
 }
-
-
-class RosterError(ConfigError):
-    """The roster file is missing a column, or repeats a student."""
 
 
 @dataclass(frozen=True)
