@@ -29,6 +29,7 @@ from grader.sandbox.docker import CONTAINER_LABEL, DockerBackend, parse_gpus
 
 pytestmark = pytest.mark.docker
 ZOO = Path(__file__).parent.parent / "fixtures" / "worker" / "zoo.py"
+SCRATCH_WRITER = ZOO.parent / "scratch_writer.py"
 
 
 @pytest.fixture
@@ -213,15 +214,8 @@ def test_a_killed_grader_leaves_only_a_stopped_container_that_the_next_batch_rem
     s.close()  # the pipes of the dead CLI
 
 
-def test_relative_writes_land_in_the_capped_tmp_and_the_submission_stays_read_only(backend, tmp_path):
-    module = tmp_path / "tp1.py"
-    module.write_text("import os\n"
-                      "def save():\n"
-                      "    open('figura.png', 'w').write('png')\n"
-                      "    return os.getcwd(), open('figura.png').read()\n"
-                      "def overwrite_self():\n"
-                      "    open(__file__, 'w').write('x = 1')\n")
-    s = Session(backend, module, "tp1", Limits(call_timeout_s=10, threads=1))
+def test_relative_writes_land_in_the_capped_tmp_and_the_submission_stays_read_only(backend):
+    s = Session(backend, SCRATCH_WRITER, "scratch_writer", Limits(call_timeout_s=10, threads=1))
     try:
         student = s.module()
         assert student.save() == ("/tmp", "png")

@@ -18,6 +18,7 @@ from grader.sandbox.base import Limits
 from grader.sandbox.subprocess import NoIsolationWarning, SubprocessBackend
 
 ZOO = Path(__file__).parent.parent / "fixtures" / "worker" / "zoo.py"
+SCRATCH_WRITER = ZOO.parent / "scratch_writer.py"
 REPO = Path(__file__).parent.parent.parent
 # These need bubblewrap and fail (never skip) without it: SubprocessBackend(isolation="bwrap")
 # raises, naming the package to install.
@@ -274,15 +275,8 @@ def test_without_bubblewrap_grading_warns_loudly(monkeypatch):
         SubprocessBackend(isolation="none")
 
 
-def test_relative_writes_land_in_scratch_space_and_the_submission_stays_read_only(tmp_path, backend):
-    module = tmp_path / "tp1.py"
-    module.write_text("import os\n"
-                      "def save():\n"
-                      "    open('figura.png', 'w').write('png')\n"
-                      "    return os.getcwd(), open('figura.png').read()\n"
-                      "def overwrite_self():\n"
-                      "    open(__file__, 'w').write('x = 1')\n")
-    s = Session(backend, module, "tp1", Limits(call_timeout_s=5))
+def test_relative_writes_land_in_scratch_space_and_the_submission_stays_read_only(backend):
+    s = Session(backend, SCRATCH_WRITER, "scratch_writer", Limits(call_timeout_s=5))
     try:
         student = s.module()
         cwd, content = student.save()
