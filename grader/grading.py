@@ -45,19 +45,45 @@ NO_ISOLATION = ("bubblewrap no está instalado: el código de los estudiantes co
 
 
 def make_backend(name: str, *, gpus: str = "none", image: str | None = None,
-                 slot: int = 0) -> Any:
-    """A sandbox backend by name; ``gpus``, ``image`` and ``slot`` apply to docker only."""
+                 slot: int = 0, preload: tuple[str, ...] = ()) -> Any:
+    """A sandbox backend by name; ``gpus``, ``image`` and ``slot`` apply to docker only.
+
+    ``preload``: libraries its workers import before they get a submission. In a warm trusted
+    process (``serve``) the backend is kept and launches each next worker ahead of time."""
+    if _POOLS is None:
+        return _new_backend(name, gpus=gpus, image=image, slot=slot, preload=preload)
+    key = (name, gpus, image, slot, preload)
+    if key not in _POOLS:
+        from .sandbox.pool import PrestartedBackend
+
+        _POOLS[key] = PrestartedBackend(
+            _new_backend(name, gpus=gpus, image=image, slot=slot, preload=preload))
+    return _POOLS[key]
+
+
+def _new_backend(name: str, *, gpus: str, image: str | None, slot: int,
+                 preload: tuple[str, ...]) -> Any:
+    backend: Any
     if name == "subprocess":
         from .sandbox.subprocess import SubprocessBackend
 
         if gpus != "none":
             raise UsageError("--gpus solo funciona con --backend docker")
-        return SubprocessBackend()
-    if name == "docker":
+        backend = SubprocessBackend()
+    elif name == "docker":
         from .sandbox.docker import DockerBackend
 
-        return DockerBackend(gpus=gpus, image=image, slot=slot)
-    raise UsageError(f"backend desconocido {name!r}; los disponibles son {', '.join(BACKENDS)}")
+        backend = DockerBackend(gpus=gpus, image=image, slot=slot)
+    else:
+        raise UsageError(
+            f"backend desconocido {name!r}; los disponibles son {', '.join(BACKENDS)}")
+    backend.preload = preload
+    return backend
+
+
+_POOLS: dict[tuple[Any, ...], Any] | None = None
+"""In a warm trusted process (``serve``): one backend per setup, each keeping a worker launched
+ahead (``grader.sandbox.pool``). ``None``: a fresh backend per submission."""
 
 
 def fingerprint(course: Course, entry: TPEntry) -> str:
@@ -133,7 +159,8 @@ def grade_submission(course: Course, tp: str, path: Path, *, student: str,
                 assignment, module_file, reference,
                 [*assignment.public_checks, *assignment.hidden_checks],
                 backend=None if backend == "inprocess" else make_backend(
-                    backend, **(backend_options or {})), limits=limits,
+                    backend, **(backend_options or {}),
+                    preload=("torch",) if assignment.uses_torch else ()), limits=limits,
                 seed_key=course.name, hidden_seed_key=course.hidden_seed_key(student))
             checks, load_error, environment = run.checks, run.load_error, run.environment
     exercises = scoring.score_checks(checks, assignment.exercises)
@@ -433,9 +460,9 @@ def grade_request(request: dict[str, Any]) -> str:
 def _child_main(argv: list[str]) -> int:
     """Entry point of the trusted child: ``--serve`` grades request after request (a warm
     process, ``grader.warm``); otherwise grade the one request given, write its result."""
-    global _REFERENCES
+    global _REFERENCES, _POOLS
     if argv == ["--serve"]:
-        _REFERENCES = {}
+        _REFERENCES, _POOLS = {}, {}
         return serve(grade_request)
     print(grade_request(json.loads(argv[0])))
     return 0

@@ -190,9 +190,20 @@ class Backend(ABC):
     #: Tries to start a worker before the sandbox counts as unavailable (daemon hiccups).
     start_attempts: int = 1
 
-    @abstractmethod
+    #: Modules the worker imports before it is handed a submission (``("torch",)`` for TPs
+    #: that use torch), so a worker started ahead of time (``sandbox.pool``) has paid for them.
+    preload: tuple[str, ...] = ()
+
     def start(self, module_file: Path, limits: Limits) -> Channel:
         """Starts a fresh worker with a private copy of ``module_file`` in its working directory."""
+        channel = self.launch(module_file.name, limits)
+        install(channel, module_file)
+        return channel
+
+    @abstractmethod
+    def launch(self, filename: str, limits: Limits) -> Channel:
+        """Starts a fresh worker whose module, ``filename``, is not there yet (``install``
+        puts it in its working directory before the worker is asked to load it)."""
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "isolated": self.isolated}
@@ -200,6 +211,17 @@ class Backend(ABC):
     def startup_error(self, channel: Channel) -> str:
         """Why a worker that never answered could not start, when the backend can tell."""
         return ""
+
+
+def install(channel: Channel, module_file: Path) -> None:
+    """Copies the submission into a launched worker's private, read-only-mounted directory."""
+    target = channel.workdir / module_file.name
+    shutil.copyfile(module_file, target)
+    target.chmod(0o444)
+
+
+def preload_environment(preload: tuple[str, ...]) -> dict[str, str]:
+    return {"GRADER_PRELOAD": ",".join(preload)} if preload else {}
 
 
 def die_with_parent() -> None:

@@ -28,7 +28,15 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SandboxUnavailable, UsageError
-from .base import Backend, Channel, Limits, describe_exit, die_with_parent, runtime_sources
+from .base import (
+    Backend,
+    Channel,
+    Limits,
+    describe_exit,
+    die_with_parent,
+    preload_environment,
+    runtime_sources,
+)
 
 IMAGE_RUNTIME = "/opt/grader-runtime"
 IMAGE_PYTHON = "/opt/venv/bin/python"
@@ -204,7 +212,8 @@ class DockerBackend(Backend):
         gpus = self._gpu_request()
         if gpus is not None:
             args += ["--gpus", gpus]
-        for key, value in {**self.environment(limits), "GRADER_CHANNEL": _SANDBOX_DIR}.items():
+        for key, value in {**self.environment(limits), "GRADER_CHANNEL": _SANDBOX_DIR,
+                           **preload_environment(self.preload)}.items():
             args += ["--env", f"{key}={value}"]
         args += [self.image, IMAGE_PYTHON, "-I", "-B", "-c",
                  f"import sys; sys.path.insert(0, {IMAGE_RUNTIME!r}); "
@@ -221,12 +230,9 @@ class DockerBackend(Backend):
                 "MKL_NUM_THREADS": threads, "NUMEXPR_NUM_THREADS": threads,
                 "TORCH_NUM_THREADS": threads, "GRADER_SIDE": "worker"}
 
-    def start(self, module_file: Path, limits: Limits) -> Channel:
+    def launch(self, filename: str, limits: Limits) -> Channel:
         workdir = Path(tempfile.mkdtemp(prefix="grader-docker-"))
         workdir.chmod(0o755)
-        target = workdir / module_file.name
-        shutil.copyfile(module_file, target)
-        target.chmod(0o444)
         name = f"grader-{uuid.uuid4().hex[:16]}"
         stderr_file = workdir.parent / f"{workdir.name}.stderr"
         for pipe in ("to_worker", "from_worker"):
@@ -250,7 +256,7 @@ class DockerBackend(Backend):
         os.set_blocking(read_fd, True)
         channel = DockerChannel(process, name=name, workdir=workdir, stderr_file=stderr_file,
                                 fds=(read_fd, write_fd))
-        channel.module_path = f"{_SANDBOX_DIR}/{module_file.name}"
+        channel.module_path = f"{_SANDBOX_DIR}/{filename}"
         channel._cleanup.append(lambda: stderr_file.unlink(missing_ok=True))
         return channel
 

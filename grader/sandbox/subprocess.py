@@ -26,7 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SandboxUnavailable
-from .base import Backend, Channel, Limits, die_with_parent, runtime_dir, worker_command
+from .base import (
+    Backend,
+    Channel,
+    Limits,
+    die_with_parent,
+    preload_environment,
+    runtime_dir,
+    worker_command,
+)
 
 _SANDBOX_WORKDIR = "/sandbox"
 _SANDBOX_RUNTIME = "/opt/grader-runtime"
@@ -201,23 +209,22 @@ class SubprocessBackend(Backend):
         return {"backend": self.name, "isolated": self.isolated,
                 "isolation": "bwrap" if self.isolated else "none"}
 
-    def start(self, module_file: Path, limits: Limits) -> Channel:
+    def launch(self, filename: str, limits: Limits) -> Channel:
         workdir = Path(tempfile.mkdtemp(prefix="grader-work-"))
-        workdir.chmod(0o777)
-        target = workdir / module_file.name
-        shutil.copyfile(module_file, target)
-        target.chmod(0o666)
+        workdir.chmod(0o755)
+        target = workdir / filename
         pids = _PidsCgroup(limits.processes)
         memory = _MemoryCgroup(limits.memory_mb * 1024 * 1024)
         if self.isolated:
-            command, module_path = self._bwrap_command(workdir, module_file.name, limits)
+            command, module_path = self._bwrap_command(workdir, filename, limits)
             home = "/tmp"
         else:
             command = worker_command(sys.executable, str(self._runtime))
             module_path, home = str(target), str(workdir)
         process = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            cwd=workdir, env=worker_environment(limits, home), start_new_session=True,
+            cwd=workdir, env={**worker_environment(limits, home), **preload_environment(self.preload)},
+            start_new_session=True,
             preexec_fn=lambda: _limit_child(limits, [pids, memory]), close_fds=True)
         channel = Channel(process, workdir=workdir, module_path=module_path)
 
