@@ -142,6 +142,7 @@ class GradingPlugin:
         self.load_error = ""
         self.fatal: GraderError | None = None
         """Set when grading cannot go on at all: the sandbox does not start, or a bug of ours."""
+        self.collected: list[pytest.Item] = []
         self._pending: dict[str, CheckResult] = {}
         self._credits: dict[str, Credit] = {}
         self._started: dict[str, float] = {}
@@ -153,6 +154,7 @@ class GradingPlugin:
         config.addinivalue_line("markers", "timeout_s(seconds): per-call time limit of a check")
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        self.collected = list(items)
         names = {e.name for e in self.assignment.exercises}
         for item in items:
             marker = item.get_closest_marker("exercise")
@@ -229,18 +231,31 @@ class GradingPlugin:
         with self.timed(self.provider.call_timeout_s * 2):
             return (yield)
 
+    def _new_record(self, item: pytest.Item, status: Status = Status.PASS) -> CheckResult:
+        marker = item.get_closest_marker("exercise")
+        visibility = "public" if Path(str(item.path)).resolve() in self.public_files else "hidden"
+        return CheckResult(
+            id=f"{visibility}::{item.name}", exercise=marker.args[0] if marker and marker.args
+            else "?", visibility=visibility, status=status,
+            weight=float(marker.kwargs.get("weight", 1)) if marker else 1.0)
+
+    def never_ran(self) -> None:
+        """Records as errors the collected checks that never reported: student code running in
+        this process (``inprocess``) ended the pytest session, even with exit code 0."""
+        done = {r.id for r in self.results}
+        for item in self.collected:
+            record = self._new_record(item, Status.ERROR)
+            if record.id not in done:
+                record.message = ("la comprobación no llegó a correr: el código del estudiante "
+                                  "terminó la sesión de pruebas")
+                self.results.append(record)
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         report = yield
         record = self._pending.get(item.nodeid)
         if record is None:
-            marker = item.get_closest_marker("exercise")
-            visibility = "public" if Path(str(item.path)).resolve() in self.public_files else "hidden"
-            record = CheckResult(
-                id=f"{visibility}::{item.name}", exercise=marker.args[0] if marker and marker.args
-                else "?", visibility=visibility, status=Status.PASS,
-                weight=float(marker.kwargs.get("weight", 1)) if marker else 1.0)
-            self._pending[item.nodeid] = record
+            record = self._pending[item.nodeid] = self._new_record(item)
             self._started[item.nodeid] = time.monotonic()
         if record.status is Status.PASS:
             if call.excinfo is not None and report.failed and isinstance(call.excinfo.value,
@@ -382,4 +397,5 @@ def run_checks(files: list[Path], plugin: GradingPlugin, *, rootdir: Path) -> li
         raise ConfigError("comprobaciones mal definidas:\n" + "\n".join(plugin.problems))
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         raise ConfigError(f"pytest terminó con {pytest.ExitCode(code).name} al correr {files}")
+    plugin.never_ran()
     return plugin.results

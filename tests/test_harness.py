@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 
 from grader.check import check_file
+from grader.course import load_course
+from grader.grading import grade_submission
 
 
 def test_two_assignments_with_the_same_check_file_names_run_their_own_checks(mini_course,
@@ -58,3 +60,19 @@ def test_a_bug_in_the_grader_stops_grading_instead_of_failing_the_student(mini_c
     monkeypatch.setattr("grader.remote.Session.module", protocol.Encoder.encode)
     with pytest.raises(GraderError, match="error interno del calificador"):
         check_file("tp1", mini_course / "students" / "passes_all.py")
+
+
+def test_a_student_ending_the_test_session_in_process_never_reads_as_a_pass(mini_course, tmp_path):
+    # In process (the student's own machine) pytest.exit(returncode=0) from student code ends the
+    # session with code 0: the checks that never ran must still count, as errors.
+    student = tmp_path / "tp1.py"
+    student.write_text("import pytest\n\n"
+                       "def linear_forward(x, W, b):\n    return x @ W + b, (x, W, b)\n\n"
+                       "def loop():\n    pytest.exit('listo', returncode=0)\n")
+    course = load_course(mini_course / "course.toml")
+    result = grade_submission(course, "tp1", student, student="ana", backend="inprocess")
+    statuses = {c.id: c.status.value for c in result.checks}
+    assert statuses == {"public::test_lin": "PASS", "public::test_loop": "ERROR",
+                        "hidden::test_lin_hidden": "ERROR"}
+    assert all("terminó la sesión" in c.message for c in result.checks if c.status.value == "ERROR")
+    assert result.score < 10

@@ -114,8 +114,9 @@ ATTACKS = [
     Attack("os_exit_zero", "faking results",
            {"public::test_relu": {"CRASH": r"terminó durante la llamada \(salió con código 0\)"}},
            SUCCEEDS),
+    # In process, the checks that never ran count as errors (issue 8's suite found it).
     Attack("pytest_exit_zero", "faking results",
-           {"public::test_relu": {"ERROR": r"lanzó Exit", "CRASH": r"llamó a sys\.exit"}}, SUCCEEDS),
+           {"public::test_relu": {"ERROR": r"lanzó Exit", "CRASH": r"llamó a sys\.exit"}}, BLOCKED),
     Attack("kills_parent", "faking results", {"public::test_relu": {**WRONG, **CRASH}}, NOT_RUN),
     Attack("kills_everything", "faking results", {"public::test_relu": {**WRONG, **CRASH}}, NOT_RUN),
     # --- subverting comparisons ----------------------------------------------------------------
