@@ -40,6 +40,7 @@ from . import gradebook, results
 from .course import Course
 from .errors import ConfigError
 from .htmlreport import document, esc
+from .intake.matching import KINDS as INTAKE_KINDS
 from .report import md_text
 from .results import Status, SubmissionResult
 
@@ -48,6 +49,7 @@ SLOWEST = 10
 DPI = 100
 
 KIND_TEXT = {
+    **INTAKE_KINDS,  # what grader intake lists in intake.json (read with --intake)
     "load_error": "no se pudo cargar",
     "timeout": "tiempo agotado",
     "crash": "el proceso terminó",

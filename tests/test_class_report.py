@@ -155,6 +155,11 @@ def test_an_intake_manifest_adds_its_anomalies(tmp_path):
     assert classreport.load_intake(manifest) == []
 
 
+def test_the_intake_kinds_read_in_spanish():
+    assert Anomaly("", "tp1", "unmatched_file", "zz.py").kind_text == "archivo que no es de nadie"
+    assert Anomaly("eva", "tp1", "no_submission").kind_text == "sin entrega"
+
+
 def test_a_malformed_intake_manifest_is_an_error_that_names_the_file_and_entry(tmp_path):
     manifest = tmp_path / "intake.json"
     manifest.write_text(json.dumps({"anomalies": [{"student": "eva", "kind": "late"}, "tarde"]}))
