@@ -44,6 +44,7 @@ import os
 import platform
 import resource
 import sys
+import threading
 import time
 import traceback
 import types
@@ -280,6 +281,12 @@ def _mutable(value: Any) -> bool:
 _PRELOADABLE = frozenset({"torch"})
 
 
+def _exit_when_closed(fd: int) -> None:
+    while os.read(fd, 4096):
+        pass
+    os._exit(70)
+
+
 def _is_definition(value: Any) -> bool:
     """A function or class: what the trusted side may keep a handle to between calls."""
     return isinstance(value, (types.FunctionType, type))
@@ -295,6 +302,10 @@ def main() -> None:
     """
     folder = os.environ.pop("GRADER_CHANNEL", "")
     if folder:
+        # stdin stays the lifeline: it closes when the grader's docker CLI dies, even while this
+        # worker waits, started ahead, for a grader that will never open its end of the pipes.
+        lifeline = os.dup(0)
+        threading.Thread(target=_exit_when_closed, args=(lifeline,), daemon=True).start()
         read_fd = os.open(os.path.join(folder, "to_worker"), os.O_RDONLY)
         write_fd = os.open(os.path.join(folder, "from_worker"), os.O_WRONLY)
     else:

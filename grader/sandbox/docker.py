@@ -195,7 +195,7 @@ class DockerBackend(Backend):
     def command(self, name: str, workdir: Path, limits: Limits) -> list[str]:
         """The ``docker run`` command line of one worker container."""
         mib = 1024 * 1024
-        args = [docker_cli(), "run", "--name", name, "--label", f"{CONTAINER_LABEL}=1",
+        args = [docker_cli(), "run", "-i", "--name", name, "--label", f"{CONTAINER_LABEL}=1",
                 "--network", "none", "--read-only",
                 "--tmpfs", f"/tmp:rw,nosuid,nodev,size={limits.scratch_mb}m",
                 "--mount", f"type=bind,source={workdir},target={_SANDBOX_DIR},readonly",
@@ -241,10 +241,10 @@ class DockerBackend(Backend):
         # Our read end first (it never blocks): the worker's open for writing then succeeds.
         read_fd = os.open(workdir / "from_worker", os.O_RDONLY | os.O_NONBLOCK)
         with stderr_file.open("wb") as stderr:
-            # The CLI dies with the grader; the worker then reads the end of its named pipe
-            # and exits.
+            # The CLI dies with the grader; the container's stdin (never written: the channel
+            # is the named pipes) then closes and the worker exits, wherever it was.
             process = subprocess.Popen(self.command(name, workdir, limits),
-                                       stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr,
+                                       stdin=subprocess.PIPE, stdout=stderr, stderr=stderr,
                                        start_new_session=True, close_fds=True,
                                        preexec_fn=die_with_parent)
         try:

@@ -8,6 +8,7 @@ the CPU image (a few minutes); later runs are cache hits.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -223,3 +224,39 @@ def test_relative_writes_land_in_the_capped_tmp_and_the_submission_stays_read_on
             student.overwrite_self()
     finally:
         s.close()
+
+
+def test_a_worker_launched_ahead_exits_when_its_grader_dies_before_using_it(backend, tmp_path):
+    """A spare worker (grader.sandbox.pool) waits for the grader to open its pipes; if the grader
+    dies first, its docker CLI dies with it and the container must not wait forever."""
+    workdir = tmp_path / "trabajo"
+    workdir.mkdir()
+    workdir.chmod(0o755)
+    for pipe in ("to_worker", "from_worker"):
+        os.mkfifo(workdir / pipe)
+        (workdir / pipe).chmod(0o666)
+    name = f"grader-test-{os.getpid()}"
+    cli = subprocess.Popen(backend.command(name, workdir, Limits(threads=1)), stdin=subprocess.PIPE,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and subprocess.run(
+                ["docker", "inspect", "--format", "{{.State.Status}}", name],
+                capture_output=True, text=True).stdout.strip() != "running":
+            time.sleep(0.2)
+        time.sleep(1)  # the worker is now blocked opening its end of to_worker
+        cli.kill()  # what the grader's death does to the CLI (it dies with its parent)
+        cli.wait()
+        state = ""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            state = subprocess.run(["docker", "inspect", "--format", "{{.State.Status}}", name],
+                                   capture_output=True, text=True).stdout.strip()
+            if state == "exited":
+                break
+            time.sleep(0.2)
+        assert state == "exited"
+    finally:
+        assert cli.stdin is not None
+        cli.stdin.close()
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
