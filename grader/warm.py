@@ -121,7 +121,7 @@ class WarmChild:
             with contextlib.suppress(OSError):
                 process.stdin.close()
             try:
-                process.wait(timeout=10)
+                process.wait(timeout=30)  # it stops its launched-ahead worker first
             except subprocess.TimeoutExpired:
                 pass
         self._stop()
