@@ -323,6 +323,12 @@ def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: in
     except KeyboardInterrupt:
         summary.interrupted = True
         raise
+    if backend == "docker" and cluster is None:
+        from .sandbox.docker import remove_leftovers
+
+        # A trusted process killed mid-batch leaves its workers' containers stopped, never
+        # running (their lifeline closes): clear them now rather than at the next batch.
+        remove_leftovers()
     return summary
 
 

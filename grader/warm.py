@@ -79,7 +79,9 @@ class WarmChild:
                 if self._jobs >= self.max_jobs:
                     self.close()
                 return 0
-            code = self._stop()
+            # A process that answered "not ok" is exiting on its own (and stopping its
+            # launched-ahead worker); one that did not answer in time is killed.
+            code = self._stop(grace_s=30 if reply else 0)
             if not log.is_file() or not log.read_text(errors="replace").strip():
                 log.write_text(f"el proceso calificador terminó sin responder (código {code})\n")
             return code if code else 1
@@ -96,10 +98,16 @@ class WarmChild:
         self._register(self._process)
         return self._process
 
-    def _stop(self) -> int:
+    def _stop(self, grace_s: float = 0) -> int:
         process, self._process = self._process, None
         code = 0
         if process is not None:
+            if grace_s and process.poll() is None:
+                if process.stdin is not None:
+                    with contextlib.suppress(OSError):
+                        process.stdin.close()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=grace_s)
             if process.poll() is None:
                 process.kill()
             code = process.wait()
@@ -115,16 +123,9 @@ class WarmChild:
         return code
 
     def close(self) -> None:
-        """Ends the process: closing its stdin lets it finish and exit on its own."""
-        process = self._process
-        if process is not None and process.stdin is not None and process.poll() is None:
-            with contextlib.suppress(OSError):
-                process.stdin.close()
-            try:
-                process.wait(timeout=30)  # it stops its launched-ahead worker first
-            except subprocess.TimeoutExpired:
-                pass
-        self._stop()
+        """Ends the process: closing its stdin lets it finish and exit on its own (it stops its
+        launched-ahead worker first); after 30 s it is killed."""
+        self._stop(grace_s=30)
 
 
 def _read_line(stream: IO[bytes], timeout_s: float) -> bytes:
