@@ -7,8 +7,14 @@ what was expected and what arrived, in the order shape, dtype, finiteness, value
     linear_backward: dW difiere: error absoluto máx 3.2e-02 en [2, 4] (error relativo 1.1e-01;
     tolerancia atol=1e-08, rtol=1e-06); 12 de 35 elementos fuera de tolerancia
 
-Expected values are never printed (hidden checks must not leak reference outputs); the student's
-own value at the worst index is.
+Expected values are never printed. A value failure shows the student's own value at the worst
+index with the absolute and relative error, which together pin the expected value there
+(``|e| = abs / rel``): fine for a public check, whose expected values ship to students anyway, but
+not for a hidden one. So every ``CheckFailure`` also carries ``hidden_message``, the text a hidden
+check records (``grader.harness``), with the relative error and where, and no value::
+
+    linear_backward: dW difiere: error relativo máx 1.1e-01 en [2, 4] (tolerancia atol=1e-08,
+    rtol=1e-06); 12 de 35 elementos fuera de tolerancia
 """
 
 from __future__ import annotations
@@ -32,7 +38,17 @@ __all__ = [
 
 
 class CheckFailure(AssertionError):
-    """A check found the student's value wrong; the message is shown to the student as is."""
+    """A check found the student's value wrong; the message is shown to the student as is.
+
+    Args:
+        message: what a public check shows.
+        hidden_message: what a hidden check shows instead, when ``message`` holds something that
+            gives away a reference value; defaults to ``message``.
+    """
+
+    def __init__(self, message: str, *, hidden_message: str | None = None) -> None:
+        super().__init__(message)
+        self.hidden_message = message if hidden_message is None else hidden_message
 
 
 def _fmt_index(index: tuple[Any, ...]) -> str:
@@ -118,13 +134,16 @@ def assert_close(actual: Any, expected: np.ndarray, *, name: str = "resultado", 
         return
     score = np.where(bad, abs_err, -1.0)
     index = np.unravel_index(int(np.argmax(score)), a.shape) if a.ndim else ()
-    relative = (f"error relativo {rel_err[index]:.2e}" if abs(e[index]) > 1e-12 else
-                "error relativo no definido")
+    defined = abs(e[index]) > 1e-12
+    relative = f"error relativo {rel_err[index]:.2e}" if defined else "error relativo no definido"
+    label, where, tolerance = _where(context, name), _fmt_index(index), f"atol={atol:g}, rtol={rtol:g}"
+    count = f"{int(bad.sum())} de {a.size} elementos fuera de tolerancia"
+    hidden = (f"{label} difiere: error relativo máx {rel_err[index]:.2e} en {where}" if defined
+              else f"{label} difiere en {where}")
     raise CheckFailure(
-        f"{_where(context, name)} difiere: error absoluto máx {abs_err[index]:.2e} en "
-        f"{_fmt_index(index)} ({relative}; valor obtenido "
-        f"{_short(a[index])}; tolerancia atol={atol:g}, rtol={rtol:g}); "
-        f"{int(bad.sum())} de {a.size} elementos fuera de tolerancia")
+        f"{label} difiere: error absoluto máx {abs_err[index]:.2e} en {where} ({relative}; "
+        f"valor obtenido {_short(a[index])}; tolerancia {tolerance}); {count}",
+        hidden_message=f"{hidden} (tolerancia {tolerance}); {count}")
 
 
 def _short(value: Any) -> str:
@@ -152,8 +171,10 @@ def assert_scalar_close(actual: Any, expected: float, *, name: str = "resultado"
     err = abs(value - expected)
     if err > atol + rtol * abs(expected):
         rel = err / max(abs(expected), np.finfo(np.float64).tiny)
-        raise CheckFailure(f"{_where(context, name)} difiere: obtenido {value:.8g}, error absoluto "
-                           f"{err:.2e}, error relativo {rel:.2e} (atol={atol:g}, rtol={rtol:g})")
+        label, tolerance = _where(context, name), f"(atol={atol:g}, rtol={rtol:g})"
+        raise CheckFailure(f"{label} difiere: obtenido {value:.8g}, error absoluto {err:.2e}, "
+                           f"error relativo {rel:.2e} {tolerance}",
+                           hidden_message=f"{label} difiere: error relativo {rel:.2e} {tolerance}")
 
 
 def expect_tuple(value: Any, length: int, *, names: Sequence[str] = (), context: str = "") -> tuple:

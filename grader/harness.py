@@ -93,12 +93,15 @@ def student_message(exc: StudentError, module_name: str) -> str:
     return message
 
 
-def classify(exc: BaseException, module_name: str) -> tuple[Status, str]:
-    """The status and message of a check that raised ``exc``."""
+def classify(exc: BaseException, module_name: str, *, hidden: bool = False) -> tuple[Status, str]:
+    """The status and message of a check that raised ``exc``; a ``hidden`` check records the
+    ``CheckFailure.hidden_message`` form, which gives no reference value away."""
     if isinstance(exc, WorkerError):
         return Status(exc.status), str(exc)
     if isinstance(exc, StudentError):
         return Status.ERROR, student_message(exc, module_name)
+    if hidden and isinstance(exc, CheckFailure):
+        return Status.FAIL, exc.hidden_message
     if isinstance(exc, AssertionError):
         # pytest appends its own "assert ..." explanation; the check's message comes first.
         message = str(exc).split("\nassert ")[0].strip()
@@ -270,7 +273,8 @@ class GradingPlugin:
                     self.fatal = GraderError(f"error interno del calificador en {item.nodeid}: "
                                              f"{call.excinfo.typename}: {call.excinfo.value}")
                     item.session.shouldstop = str(self.fatal)
-                record.status, record.message = classify(call.excinfo.value, self.assignment.module + ".py")
+                record.status, record.message = classify(call.excinfo.value, self.assignment.module + ".py",
+                                                         hidden=record.visibility == "hidden")
             elif report.skipped:
                 record.status, record.message = Status.FAIL, "comprobación omitida"
             elif call.when == "call" and item.nodeid in self._credits:

@@ -57,6 +57,35 @@ def test_the_expected_value_is_never_shown():
     assert "valor obtenido 9" in message
 
 
+def hidden_failure(function, *args, **kwargs) -> str:
+    with pytest.raises(CheckFailure) as caught:
+        function(*args, **kwargs)
+    return caught.value.hidden_message
+
+
+def test_the_hidden_form_of_a_value_failure_does_not_pin_the_expected_value():
+    # The student's value, the absolute and the relative error together give the expected value
+    # (|e| = abs / rel): a hidden check shows the relative error and where, nothing more.
+    expected = np.arange(6.0).reshape(2, 3)
+    actual = expected.copy()
+    actual[1, 2] += 0.5
+    message = hidden_failure(assert_close, actual, expected, name="dx", context="relu_backward")
+    assert message == ("relu_backward: dx difiere: error relativo máx 1.00e-01 en [1, 2] "
+                       "(tolerancia atol=1e-08, rtol=1e-06); 1 de 6 elementos fuera de tolerancia")
+
+
+def test_the_hidden_form_of_a_scalar_failure_shows_only_the_relative_error():
+    message = hidden_failure(assert_scalar_close, 2.5, 2.0, name="loss", context="mse_loss")
+    assert message == "mse_loss: loss difiere: error relativo 2.50e-01 (atol=1e-08, rtol=1e-06)"
+
+
+def test_failures_that_show_no_value_read_the_same_in_hidden_checks():
+    expected = np.zeros((7, 5))
+    with pytest.raises(CheckFailure) as caught:
+        assert_close(np.zeros((5, 7)), expected, name="dW", context="linear_backward")
+    assert caught.value.hidden_message == str(caught.value)
+
+
 def test_a_relative_error_against_zero_is_not_reported_as_a_number():
     message = failure(assert_close, np.array([1.0]), np.array([0.0]), name="dx")
     assert "error relativo no definido" in message

@@ -76,3 +76,14 @@ def test_a_student_ending_the_test_session_in_process_never_reads_as_a_pass(mini
                         "hidden::test_lin_hidden": "ERROR"}
     assert all("terminó la sesión" in c.message for c in result.checks if c.status.value == "ERROR")
     assert result.score < 10
+
+
+def test_a_hidden_check_records_no_value_that_gives_away_the_expected_one(mini_course):
+    # fails_linear_transposed returns out.T: in the hidden check (square out) the values differ.
+    course = load_course(mini_course / "course.toml")
+    result = grade_submission(course, "tp1", mini_course / "students" / "fails_linear_transposed.py",
+                              student="ana", backend="inprocess")
+    hidden = next(c for c in result.checks if c.id == "hidden::test_lin_hidden")
+    assert hidden.status.value == "FAIL"
+    assert hidden.message.startswith("linear_forward: out difiere: error relativo máx ")
+    assert "obtenido" not in hidden.message and "error absoluto" not in hidden.message
