@@ -32,7 +32,8 @@ KINDS = ("faking results", "subverting comparisons", "stealing", "exhausting", "
 BLOCKED, SUCCEEDS, NOT_RUN, NOT_APPLICABLE = "blocked", "succeeds", "not run", "n/a"
 
 # The grader's reasons, in its own words (messages are Spanish).
-WRONG = {"FAIL": r"difiere: (error absoluto|obtenido)"}
+# A hidden check's value failure shows only the relative error (grader.compare.CheckFailure).
+WRONG = {"FAIL": r"difiere: (error absoluto|obtenido|error relativo)"}
 NOT_DATA = {"FAIL": r"debe ser un numpy\.ndarray; llegó un objeto"}
 NOT_NUMBER = {"FAIL": r"debe ser un número"}
 TIMEOUT = {"TIMEOUT": r"no terminó en \d+ s"}
