@@ -240,11 +240,12 @@ class Session:
         if type(hello) is dict:
             self.environment = {str(k): v for k, v in hello.items() if type(v) in (str, int)}
 
-    def close(self) -> str:
-        """Kills the worker if it runs; returns how it ended."""
+    def close(self, *, grace_s: float = 0.05) -> str:
+        """Kills the worker if it runs; returns how it ended. ``grace_s``: how long a worker
+        that may be exiting on its own gets first (``Channel.close``); 0 at a normal end."""
         channel, self._channel, self._module = self._channel, None, None
         self._attributes.clear()
-        return channel.close() if channel is not None else ""
+        return channel.close(grace_s=grace_s) if channel is not None else ""
 
     def _fail(self, error: type[WorkerError], message: str) -> WorkerError:
         channel = self._channel

@@ -99,10 +99,10 @@ class DockerChannel(Channel):
         """What the docker CLI printed (read at close; shown only for a container that never
         answered, where it holds the daemon's reason)."""
 
-    def close(self) -> str:
-        if self.process.poll() is None:
+    def close(self, *, grace_s: float = 0.05) -> str:
+        if grace_s > 0 and self.process.poll() is None:
             try:
-                self.process.wait(timeout=0.05)
+                self.process.wait(timeout=grace_s)
             except subprocess.TimeoutExpired:
                 pass
         # The CLI goes first: a worker blocked writing a reply nobody reads (one over the size

@@ -118,7 +118,7 @@ class InprocessStudent:
         self._output = io.StringIO()
         return text[:16384]
 
-    def close(self) -> str:
+    def close(self, *, grace_s: float = 0.0) -> str:
         return ""
 
 
