@@ -26,6 +26,7 @@ passed and what came back, and model weights are set by assigning a whole new ``
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -42,6 +43,7 @@ from grader.compare import (
     numerical_gradient,
     to_float,
 )
+from grader.datasets import digits
 
 # Finite differences in float64 with h = 1e-6 agree with exact gradients to ~1e-9.
 FD_TOL = {"rtol": 1e-5, "atol": 1e-7}
@@ -709,13 +711,13 @@ _REFERENCE_RULES = {"sgd": "sgd", "momentum": "sgd_momentum", "rmsprop": "rmspro
 
 
 def _digits():
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    data = load_digits()
-    X, y = data.data.astype(np.float64), data.target.astype(np.int64)
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, stratify=y,
-                                                        random_state=0)
+    """Digits, split as ``train_test_split(X, y, test_size=0.2, stratify=y, random_state=0)``:
+    the split's indices are stored beside this file (``tests/test_datasets.py`` proves they are
+    scikit-learn's), so a batch does not pay scikit-learn's imports (issue 9)."""
+    X, y = digits()
+    with np.load(Path(__file__).with_name("digits_split.npz")) as split:
+        train, test = split["train"].astype(np.intp), split["test"].astype(np.intp)
+    X_train, X_test, y_train, y_test = X[train], X[test], y[train], y[test]
     mean, std = X_train.mean(axis=0), X_train.std(axis=0)
     std[std == 0] = 1.0
     return (X_train - mean) / std, (X_test - mean) / std, y_train, y_test

@@ -30,7 +30,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from sklearn.datasets import load_digits
 
 from grader.compare import (
     CheckFailure,
@@ -42,6 +41,7 @@ from grader.compare import (
     numerical_gradient,
     to_float,
 )
+from grader.datasets import digits
 
 FD_TOL = {"rtol": 1e-5, "atol": 1e-7}
 EXACT_TOL = {"rtol": 1e-7, "atol": 1e-10}
@@ -746,7 +746,7 @@ def _fraction(value, floor, target):
 @pytest.mark.timeout_s(90)
 def test_fit_classifier_accuracy_on_held_out_digits(student, inworker, credit, device):
     """Exactitud sobre dígitos que el modelo no vio (load_digits, 40 % reservado)."""
-    X, y = load_digits(return_X_y=True)
+    X, y = digits()  # load_digits(return_X_y=True), without scikit-learn's imports
     X_train, y_train, X_held, y_held = _standardised_split(X.astype(np.float64), y, 2026, 0.6)
     model = student.fit_classifier(X_train, y_train, seed=0, device=device)
     logits = _np(inworker.predict(model, torch.from_numpy(X_held), device), name="logits",

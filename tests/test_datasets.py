@@ -1,0 +1,55 @@
+"""``grader.datasets`` gives check authors scikit-learn's data without scikit-learn's imports."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+from grader import datasets
+from grader.errors import ConfigError
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_digits_are_load_digits_exactly():
+    X, y = datasets.digits()
+    want_X, want_y = load_digits(return_X_y=True)
+    assert X.dtype == want_X.dtype and y.dtype == want_y.dtype
+    np.testing.assert_array_equal(X, want_X)
+    np.testing.assert_array_equal(y, want_y)
+
+
+def test_digits_do_not_import_sklearn():
+    code = ("import sys\nfrom grader.datasets import digits\nX, y = digits()\n"
+            "assert X.shape == (1797, 64) and y.shape == (1797,)\n"
+            "print('sklearn' in sys.modules, 'scipy' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.split() == ["False", "False"]
+
+
+def test_tp1_stored_split_is_train_test_split():
+    _, y = load_digits(return_X_y=True)
+    train, test = train_test_split(np.arange(len(y)), test_size=0.2, stratify=y, random_state=0)
+    with np.load(REPO / "assignments" / "tp1" / "hidden" / "digits_split.npz") as split:
+        np.testing.assert_array_equal(split["train"], train)
+        np.testing.assert_array_equal(split["test"], test)
+
+
+def test_missing_sklearn_says_what_to_install(monkeypatch):
+    monkeypatch.setattr(datasets.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ConfigError, match="pip install scikit-learn"):
+        datasets.digits()
+
+
+def test_missing_data_file_names_it(monkeypatch, tmp_path):
+    fake = tmp_path / "sklearn" / "__init__.py"
+    fake.parent.mkdir()
+    fake.write_text("")
+    spec = type("Spec", (), {"origin": str(fake)})()
+    monkeypatch.setattr(datasets.importlib.util, "find_spec", lambda name: spec)
+    with pytest.raises(ConfigError, match="digits.csv.gz"):
+        datasets.digits()
