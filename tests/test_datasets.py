@@ -51,5 +51,5 @@ def test_missing_data_file_names_it(monkeypatch, tmp_path):
     fake.write_text("")
     spec = type("Spec", (), {"origin": str(fake)})()
     monkeypatch.setattr(datasets.importlib.util, "find_spec", lambda name: spec)
-    with pytest.raises(ConfigError, match="digits.csv.gz"):
+    with pytest.raises(ConfigError, match=r"digits\.csv\.gz"):
         datasets.digits()
