@@ -23,6 +23,13 @@ def test_digits_are_load_digits_exactly():
     np.testing.assert_array_equal(y, want_y)
 
 
+def test_each_call_gets_its_own_arrays():
+    X, y = datasets.digits()
+    X[0, 0], y[0] = -1.0, -1
+    again, labels = datasets.digits()
+    assert again[0, 0] == 0.0 and labels[0] == 0
+
+
 def test_digits_do_not_import_sklearn():
     code = ("import sys\nfrom grader.datasets import digits\nX, y = digits()\n"
             "assert X.shape == (1797, 64) and y.shape == (1797,)\n"
@@ -40,6 +47,7 @@ def test_tp1_stored_split_is_train_test_split():
 
 
 def test_missing_sklearn_says_what_to_install(monkeypatch):
+    datasets._digits_table.cache_clear()
     monkeypatch.setattr(datasets.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ConfigError, match="pip install scikit-learn"):
         datasets.digits()
@@ -51,5 +59,6 @@ def test_missing_data_file_names_it(monkeypatch, tmp_path):
     fake.write_text("")
     spec = type("Spec", (), {"origin": str(fake)})()
     monkeypatch.setattr(datasets.importlib.util, "find_spec", lambda name: spec)
+    datasets._digits_table.cache_clear()
     with pytest.raises(ConfigError, match=r"digits\.csv\.gz"):
         datasets.digits()
