@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from . import __version__
@@ -53,7 +54,7 @@ class _GraderGroup(click.Group):
         try:
             return super().invoke(ctx)
         except GraderError as exc:
-            _console(err=True).print(f"[red]error:[/red] {exc}", markup=True)
+            _console(err=True).print(f"[red]error:[/red] {escape(str(exc))}", markup=True)
             sys.exit(exc.exit_code)
 
 
@@ -95,11 +96,12 @@ def render_check(report: object, console: Console) -> None:
 
     assert isinstance(report, CheckReport)
     title = report.assignment.title or report.assignment.name
-    console.print(f"[bold]{title}[/bold] — comprobaciones públicas de {report.file.name}")
+    console.print(f"[bold]{escape(title)}[/bold] — comprobaciones públicas de "
+                  f"{escape(report.file.name)}")
     for note in report.notes:
         console.print(f"Nota: {note}", markup=False)
     if report.load_error:
-        console.print(f"\n[red]Tu archivo no se pudo cargar:[/red] {report.load_error}")
+        console.print(f"\n[red]Tu archivo no se pudo cargar:[/red] {escape(report.load_error)}")
     console.print()
     width = max(len(e.title or e.name) for e in report.exercises)
     for exercise in report.exercises:
@@ -115,8 +117,7 @@ def render_check(report: object, console: Console) -> None:
         for c in own:
             if c.status is not Status.PASS:
                 name = c.id.split("::", 1)[-1]
-                console.print(f"      [red]{c.status.value}[/red] {name}: {c.message}",
-                              markup=True)
+                console.print(f"      [red]{c.status.value}[/red] {escape(name)}: {escape(c.message)}")
                 if c.output:
                     console.print("        salida: " + c.output.strip().replace("\n", "\n        "),
                                   markup=False)
@@ -155,7 +156,7 @@ def grade(tp: str, submissions: Path, out: Path, jobs: int | None, backend: str,
     if cluster is not None and jobs is not None:
         raise click.UsageError("--jobs no se usa con --cluster: cada worker de Dask califica tantas "
                                "entregas a la vez como su --nthreads")
-    jobs = jobs or os.cpu_count() or 1
+    jobs = jobs if jobs is not None else os.cpu_count() or 1
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=console, disable=not console.is_terminal)
     task = progress.add_task(f"calificando {tp}", total=None)
@@ -170,7 +171,8 @@ def grade(tp: str, submissions: Path, out: Path, jobs: int | None, backend: str,
 
         assert isinstance(event, BatchEvent)
         if event.kind == "skipped":
-            progress.console.print(f"[yellow]omitido[/yellow] {event.student}: {event.message}")
+            progress.console.print(f"[yellow]omitido[/yellow] {escape(event.student)}: "
+                                   f"{escape(event.message)}")
             return
         done += 1
         progress.advance(task)
@@ -179,13 +181,14 @@ def grade(tp: str, submissions: Path, out: Path, jobs: int | None, backend: str,
             bad = sum(1 for c in r.checks if c.status is not Status.PASS)
             state = "ya calificado" if event.kind == "reused" else f"{r.duration_s:.1f} s"
             extra = " · no se pudo cargar" if r.load_error else (f" · {bad} fallas" if bad else "")
-            progress.console.print(f"[{done}] {event.student}: {r.score:5.2f} / 10 ({state}){extra}")
+            progress.console.print(f"[{done}] {escape(event.student)}: {r.score:5.2f} / 10 ({state})"
+                                   f"{extra}")
         else:
-            progress.console.print(f"[{done}] [red]{event.student}: sin resultado[/red]: "
-                                   f"{event.message}")
+            progress.console.print(f"[{done}] [red]{escape(event.student)}: sin resultado[/red]: "
+                                   f"{escape(event.message)}")
 
     def loud(message: object, category: type[Warning], *args: object, **kwargs: object) -> None:
-        progress.console.print(f"[bold red]ATENCIÓN:[/bold red] {message}")
+        progress.console.print(f"[bold red]ATENCIÓN:[/bold red] {escape(str(message))}")
 
     with warnings.catch_warnings(), progress:
         warnings.simplefilter("always")
@@ -202,7 +205,7 @@ def grade(tp: str, submissions: Path, out: Path, jobs: int | None, backend: str,
                   f"{summary.reused} ya estaban, {len(summary.failed)} sin resultado, "
                   f"{len(summary.skipped)} entradas omitidas. Resultados en {out / tp}.")
     for failure in summary.failed:
-        console.print(f"[red]sin resultado[/red] {failure}")
+        console.print(f"[red]sin resultado[/red] {escape(failure)}")
     sys.exit(ExitCode.FAILED if summary.failed else ExitCode.OK)
 
 
@@ -218,8 +221,6 @@ def grade(tp: str, submissions: Path, out: Path, jobs: int | None, backend: str,
 def gradebook(results_dir: Path, out: Path, long_out: Path | None, roster: Path | None,
               course: Path | None) -> None:
     """Escribe la planilla del curso a partir de los resultados."""
-    from rich.markup import escape
-
     from . import gradebook as book
     from .course import load_course
     from .intake.roster import read_roster
@@ -253,8 +254,6 @@ def intake(tp: str, form: Path, uploads: Path, roster: Path | None, out: Path,
            course: Path | None) -> None:
     """Arma la carpeta de entregas de TP a partir del formulario: un archivo por estudiante,
     intake.json (cuándo entregó cada uno) e intake.md (las anomalías)."""
-    from rich.markup import escape
-
     from .course import load_course
     from .intake import run_intake
 
@@ -288,8 +287,6 @@ def intake(tp: str, form: Path, uploads: Path, roster: Path | None, out: Path,
 def export(source: Path, fmt: str, out: Path, tp: str | None, audience: str, published: bool,
            course: Path | None) -> None:
     """Escribe los resultados como Gradescope, JUnit XML, GitHub Classroom o la planilla CSV."""
-    from rich.markup import escape
-
     from . import formats
     from .course import load_course
 
@@ -309,8 +306,6 @@ def export(source: Path, fmt: str, out: Path, tp: str | None, audience: str, pub
 @click.option("--course", type=click.Path(path_type=Path, dir_okay=False), default=None)
 def collect_repos_command(tp: str, repos: Path, out: Path, course: Path | None) -> None:
     """Clona cada repositorio de REPOS y copia solo su tpN.py o tpN.ipynb (nada más)."""
-    from rich.markup import escape
-
     from .ci import collect_repos, read_repo_list
     from .course import load_assignment, load_course
 

@@ -156,3 +156,36 @@ def test_check_inprocess_gives_the_same_verdicts_and_stops_loops(runner, mini_co
     assert passing.exit_code == 0, passing.output
     assert looping.exit_code == 1
     assert "TIMEOUT test_loop" in looping.output
+
+
+def test_check_prints_a_message_that_looks_like_markup_as_it_is(runner, mini_course, monkeypatch):
+    # The student's own exception text reaches the console: "[/rojo]" is text, never a style tag
+    # (rich used to stop the whole command with a MarkupError).
+    monkeypatch.chdir(mini_course)
+    (mini_course / "students" / "markup.py").write_text(
+        'def linear_forward(x, W, b):\n    raise ValueError("forma mal [/rojo] [bold]x")\n\n'
+        "def loop():\n    return 1\n")
+    result = runner.invoke(main, ["check", "tp1", "students/markup.py"])
+    assert result.exit_code == 1, result.output
+    assert "forma mal [/rojo] [bold]x" in result.output
+    assert "Total de las comprobaciones públicas" in result.output
+
+
+def test_grade_prints_student_names_that_look_like_markup_as_they_are(runner, mini_course,
+                                                                      monkeypatch):
+    monkeypatch.chdir(mini_course)
+    subs = mini_course / "subs"
+    subs.mkdir()
+    (subs / "ana[bold]x.py").write_text((mini_course / "students" / "passes_all.py").read_text())
+    result = runner.invoke(main, ["grade", "tp1", "subs", "--out", "res", "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    assert "ana[bold]x: 10.00 / 10" in result.output
+
+
+@pytest.mark.parametrize("jobs", ["0", "-2"])
+def test_grade_refuses_fewer_than_one_job(runner, mini_course, monkeypatch, jobs):
+    monkeypatch.chdir(mini_course)
+    result = runner.invoke(main, ["grade", "tp1", "students", "--out", "res", "--jobs", jobs])
+    assert result.exit_code == 2, result.output
+    assert f"--jobs debe ser al menos 1 (llegó {jobs})" in result.output
+    assert not (mini_course / "res").exists()
