@@ -108,18 +108,20 @@ def check_worker(backend: str, gpus: str, image: str | None) -> dict[str, Any]:
     return info
 
 
-_gpu_slots: dict[int, queue.SimpleQueue[int]] = {}
-_gpu_lock = threading.Lock()
+_slots: dict[tuple[str, int], queue.SimpleQueue[int]] = {}
+_slots_lock = threading.Lock()
 
 
-def _gpu_slot(count: int) -> queue.SimpleQueue[int]:
-    """This worker's free GPU slots: with ``--resources GPU=N`` up to N tasks hold one each."""
-    with _gpu_lock:
-        if count not in _gpu_slots:
-            _gpu_slots[count] = queue.SimpleQueue()
+def _free_slots(kind: str, count: int) -> queue.SimpleQueue[int]:
+    """This worker's free job slots of a kind: ``"gpu"`` (with ``--resources GPU=N`` up to N tasks
+    hold one GPU each) or ``"job"`` (one per concurrent task, ``--nthreads``: each gets its own
+    sandbox uid, so concurrent students never share per-uid kernel quotas)."""
+    with _slots_lock:
+        if (kind, count) not in _slots:
+            _slots[kind, count] = queue.SimpleQueue()
             for slot in range(count):
-                _gpu_slots[count].put(slot)
-        return _gpu_slots[count]
+                _slots[kind, count].put(slot)
+        return _slots[kind, count]
 
 
 def _relative(name: str) -> PurePosixPath:
@@ -154,12 +156,14 @@ def grade_remotely(payload: dict[str, Any]) -> str:
     limits = dict(request["limits"])
     limits["threads"] = payload["threads"].get(
         worker.address, max(1, (os.cpu_count() or 1) // worker.state.nthreads))
-    slots = None
     if options.get("gpus", "none") not in ("none", "all"):
         # --gpus N on a cluster: each task holds one of this worker's GPUs (its GPU resource).
         count = max(1, int(worker.state.total_resources.get("GPU", 1)))
-        slots = _gpu_slot(count)
+        slots = _free_slots("gpu", count)
         options.update(gpus=str(count), slot=slots.get())
+    else:
+        slots = _free_slots("job", max(1, worker.state.nthreads))
+        options.update(slot=slots.get())
     children: set[subprocess.Popen[bytes]] = set()
     lock = threading.Lock()
     done = threading.Event()
@@ -189,8 +193,7 @@ def grade_remotely(payload: dict[str, Any]) -> str:
                                "worker": worker.address})
     finally:
         done.set()
-        if slots is not None:
-            slots.put(options["slot"])
+        slots.put(options["slot"])
 
 
 # --- the client's side ---------------------------------------------------------------------------

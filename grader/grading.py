@@ -46,7 +46,8 @@ NO_ISOLATION = ("bubblewrap no está instalado: el código de los estudiantes co
 
 def make_backend(name: str, *, gpus: str = "none", image: str | None = None,
                  slot: int = 0, preload: tuple[str, ...] = ()) -> Any:
-    """A sandbox backend by name; ``gpus``, ``image`` and ``slot`` apply to docker only.
+    """A sandbox backend by name; ``gpus`` and ``image`` apply to docker only; ``slot`` (the job
+    slot) picks the sandbox uid, and docker's GPU.
 
     ``preload``: libraries its workers import before they get a submission. In a warm trusted
     process (``serve``) the backend is kept and launches each next worker ahead of time."""
@@ -69,7 +70,7 @@ def _new_backend(name: str, *, gpus: str, image: str | None, slot: int,
 
         if gpus != "none":
             raise UsageError("--gpus solo funciona con --backend docker")
-        backend = SubprocessBackend()
+        backend = SubprocessBackend(slot=slot)
     elif name == "docker":
         from .sandbox.docker import DockerBackend
 
@@ -380,8 +381,9 @@ def _run_local(job: BatchJob, pending: list[Submission], *,
 def child_request(job: BatchJob, submission: Submission, *, slot: int = 0) -> dict[str, Any]:
     """The request the trusted child (``python -m grader.grading REQUEST``) grades; a cluster
     worker sends the same one with its own copies of the paths (``grader.cluster``)."""
-    options = ({"gpus": job.gpus, "image": job.image, "slot": slot} if job.backend == "docker"
-               else {})
+    options: dict[str, Any] = (
+        {"gpus": job.gpus, "image": job.image, "slot": slot} if job.backend == "docker"
+        else {"slot": slot} if job.backend == "subprocess" else {})
     return {"course": str(job.course_file), "tp": job.tp, "file": str(submission.path),
             "student": submission.student,
             "out": str(result_path(job.out, job.tp, submission.student)), "backend": job.backend,

@@ -9,16 +9,60 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from .. import protocol
-from ..errors import ConfigError
+from ..errors import ConfigError, SandboxUnavailable
 
 _RUNTIME_FILES = ("errors.py", "protocol.py", "worker.py")
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+#: Host uid of job slot 0's sandboxed workers when the grader runs as root; slot k gets
+#: ``SANDBOX_UID_BASE + k``. No account should own these ids (override:
+#: ``GRADER_SANDBOX_UID_BASE``). A dedicated unprivileged uid per slot keeps the student off host
+#: root and gives each concurrent submission its own per-uid kernel quotas (issue 15).
+SANDBOX_UID_BASE = 2_000_000_000
+#: Set to 1 to grade on a host that cannot give every protection (old bubblewrap, no unprivileged
+#: user namespaces): grading then goes on with a loud warning instead of refusing to start.
+WEAK_SANDBOX_VARIABLE = "GRADER_WEAK_SANDBOX"
+
+
+class WeakSandboxWarning(UserWarning):
+    """Grading goes on without one of the sandbox's protections (``GRADER_WEAK_SANDBOX=1``)."""
+
+
+def sandbox_uid(slot: int) -> int:
+    """The unprivileged host uid (and gid) of job slot ``slot``'s workers."""
+    raw = os.environ.get("GRADER_SANDBOX_UID_BASE", "")
+    try:
+        base = int(raw) if raw else SANDBOX_UID_BASE
+    except ValueError:
+        raise ConfigError(f"GRADER_SANDBOX_UID_BASE debe ser un número de usuario (llegó {raw!r})") from None
+    if not 1000 <= base <= 4_000_000_000 or slot < 0:
+        raise ConfigError(f"GRADER_SANDBOX_UID_BASE debe estar entre 1000 y 4000000000 (llegó {base})")
+    return base + slot
+
+
+def weak_sandbox_allowed() -> bool:
+    return os.environ.get(WEAK_SANDBOX_VARIABLE, "") == "1"
+
+
+def refuse_or_warn(problems: list[str]) -> None:
+    """Stops grading when the sandbox lacks a protection, unless ``GRADER_WEAK_SANDBOX=1``."""
+    if not problems:
+        return
+    text = "; ".join(problems)
+    if weak_sandbox_allowed():
+        warnings.warn(f"SANDBOX DEBILITADO ({WEAK_SANDBOX_VARIABLE}=1): {text}",
+                      WeakSandboxWarning, stacklevel=3)
+        return
+    raise SandboxUnavailable(f"el sandbox no puede dar todas sus protecciones en esta máquina: "
+                             f"{text}. Arreglalo, o calificá igual con {WEAK_SANDBOX_VARIABLE}=1 "
+                             "(inseguro: ver SECURITY.md)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,10 +133,13 @@ def runtime_dir() -> Path:
     return root
 
 
-def worker_command(python: str, runtime: str) -> list[str]:
-    return [python, "-I", "-B", "-c",
-            f"import sys; sys.path.insert(0, {runtime!r}); "
-            "from _graderrt.worker import main; main()"]
+def worker_command(python: str, runtime: str, *, uid: int | None = None,
+                   code: str = "from _graderrt.worker import main; main()") -> list[str]:
+    """The worker's command line. ``uid``: the worker starts as root inside its sandbox and drops
+    to this uid and gid, with no groups (and so no capabilities), before anything else runs."""
+    drop = (f"import os; os.setgroups([]); os.setresgid({uid}, {uid}, {uid}); "
+            f"os.setresuid({uid}, {uid}, {uid}); ") if uid is not None else ""
+    return [python, "-I", "-B", "-c", f"{drop}import sys; sys.path.insert(0, {runtime!r}); {code}"]
 
 
 def describe_exit(returncode: int | None) -> str:

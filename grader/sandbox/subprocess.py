@@ -6,7 +6,22 @@ its private working directory holding a copy of the submission (read-only, like 
 ``/tmp`` and ``/dev/shm`` are private tmpfs of ``scratch_mb`` each (bubblewrap 0.8 or later); it has
 no network, its own PID, IPC and UTS namespaces and dies with the grader. The course repository,
 the hidden checks, the reference solutions, the results folder and home directories are not
-mounted. Without bubblewrap the worker still runs in a separate process with the same limits and a
+mounted.
+
+Started by root with a user namespace, bubblewrap maps the sandbox's user onto the caller's: the
+student was host root, and host root may write sysctls without any capability (issue 15:
+``kernel.core_pattern`` ran a command as host root). So a root grader starts bubblewrap without a
+user namespace (it mounts as root, so it can bind a Python that only root can reach, such as one
+under ``/root``), keeps only CAP_SETUID and CAP_SETGID, and the worker's first statement drops to
+an unprivileged host uid of its own per job slot (``base.sandbox_uid``), with no groups and so no
+capabilities, before any student code exists in it. A grader that is not root runs bubblewrap in
+an unprivileged user namespace (uid 65534 inside, the grader's uid outside) that may not create
+further ones (``--disable-userns``). Either way ``/proc/sys`` is read-only inside, and a seccomp
+filter (``grader.sandbox.seccomp``) denies the system calls student code never needs, nested
+namespaces among them. A host that cannot give one of these refuses to grade, unless
+``GRADER_WEAK_SANDBOX=1`` says to go on loudly.
+
+Without bubblewrap the worker still runs in a separate process with the same limits and a
 minimal environment, and the grader says loudly that it is not isolated.
 """
 
@@ -26,13 +41,16 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SandboxUnavailable
+from . import seccomp
 from .base import (
     Backend,
     Channel,
     Limits,
     die_with_parent,
     preload_environment,
+    refuse_or_warn,
     runtime_dir,
+    sandbox_uid,
     worker_command,
 )
 
@@ -82,8 +100,7 @@ def _python_dirs() -> list[str]:
     return kept
 
 
-def _count_user_processes() -> int:
-    uid = os.getuid()
+def _count_user_processes(uid: int) -> int:
     count = 0
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -174,13 +191,14 @@ class _MemoryCgroup(_PidsCgroup):
         return False
 
 
-def _tmpfs_size_supported(bwrap: str) -> bool:
-    """Whether this bubblewrap caps a tmpfs (``--size``, bubblewrap 0.8 and later)."""
+def _bwrap_options(bwrap: str) -> str:
+    """bubblewrap's ``--help``: which options this version knows (``--size``, ``--seccomp`` and
+    ``--disable-userns`` came with 0.8)."""
     try:
         done = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
-        return False
-    return "--size" in done.stdout + done.stderr
+        return ""
+    return done.stdout + done.stderr
 
 
 class SubprocessBackend(Backend):
@@ -189,11 +207,13 @@ class SubprocessBackend(Backend):
     Args:
         isolation: ``"auto"`` (bubblewrap if installed, else none with a warning), ``"bwrap"``
             (required) or ``"none"`` (explicitly unisolated).
+        slot: this grading job's slot (from 0): as root, its workers run as host uid
+            ``sandbox_uid(slot)``.
     """
 
     name = "subprocess"
 
-    def __init__(self, *, isolation: str = "auto") -> None:
+    def __init__(self, *, isolation: str = "auto", slot: int = 0) -> None:
         if isolation not in ("auto", "bwrap", "none"):
             raise ValueError(f"isolation debe ser auto, bwrap o none; llegó {isolation!r}")
         self._bwrap = bwrap_path() if isolation != "none" else None
@@ -201,16 +221,80 @@ class SubprocessBackend(Backend):
             raise SandboxUnavailable("se pidió aislamiento con bubblewrap, pero 'bwrap' no está instalado "
                                "(Debian/Ubuntu: apt-get install bubblewrap)")
         self.isolated = self._bwrap is not None
-        self._sized_tmpfs = self._bwrap is not None and _tmpfs_size_supported(self._bwrap)
         if isolation == "auto" and not self.isolated:
             from ..grading import NO_ISOLATION
 
             warnings.warn(NO_ISOLATION, NoIsolationWarning, stacklevel=2)
         self._runtime = runtime_dir()
+        self.uid: int | None = None
+        """Host uid the worker runs as, when it is not this process's (a root grader)."""
+        self._sized_tmpfs = self._seccomp = self._disable_userns = False
+        if self._bwrap is not None:
+            self._harden(self._bwrap, slot)
+
+    def _harden(self, bwrap: str, slot: int) -> None:
+        """Turns on every protection this host can give; refuses (or warns) for the others."""
+        options = _bwrap_options(bwrap)
+        problems: list[str] = []
+        self._sized_tmpfs = "--size" in options
+        self._seccomp = "--seccomp" in options and seccomp.supported()
+        if not self._seccomp:
+            problems.append("no se puede aplicar el filtro seccomp (bubblewrap sin --seccomp, o "
+                            f"un procesador sin tabla de llamadas: {seccomp.machine()})")
+        if os.getuid() == 0:
+            self.uid = sandbox_uid(slot)
+        else:
+            self._disable_userns = "--disable-userns" in options
+            if not self._disable_userns:
+                problems.append("este bubblewrap no sabe --disable-userns (hace falta 0.8 o "
+                                "posterior): el estudiante podría crear user namespaces")
+        failure = self._probe() if self.uid is not None else ""
+        if failure:
+            problems.append(f"el worker no arranca como el usuario sin privilegios {self.uid} "
+                            f"({failure})")
+            self.uid = None
+        refuse_or_warn(problems)
+
+    def _probe(self) -> str:
+        """Starts the sandbox once with the interpreter doing nothing: empty when it works, else
+        what went wrong (no unprivileged user namespaces, a folder the uid cannot read)."""
+        workdir = Path(tempfile.mkdtemp(prefix="grader-probe-"))
+        workdir.chmod(0o755)
+        try:
+            filters = self._seccomp_fds()
+            command, _ = self._bwrap_command(workdir, "probe.py", Limits(), filters,
+                                             code="assert os.getuid() != 0")
+            try:
+                done = subprocess.run(
+                    command, capture_output=True, text=True, timeout=60, cwd=workdir,
+                    env=worker_environment(Limits(), "/tmp"), pass_fds=filters,
+                    preexec_fn=die_with_parent)
+            finally:
+                for fd in filters:
+                    os.close(fd)
+        except (OSError, subprocess.SubprocessError) as exc:
+            return str(exc)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return "" if done.returncode == 0 else (done.stderr.strip()[-500:] or
+                                                 f"código {done.returncode}")
 
     def describe(self) -> dict[str, Any]:
-        return {"backend": self.name, "isolated": self.isolated,
-                "isolation": "bwrap" if self.isolated else "none"}
+        info: dict[str, Any] = {"backend": self.name, "isolated": self.isolated,
+                                "isolation": "bwrap" if self.isolated else "none"}
+        if self.isolated:
+            info.update(sandbox_uid=self.uid if self.uid is not None else os.getuid(),
+                        seccomp=self._seccomp)
+        return info
+
+    def _seccomp_fds(self) -> tuple[int, ...]:
+        """A fresh descriptor holding the seccomp filter, for bubblewrap to read (``--seccomp``)."""
+        if not self._seccomp:
+            return ()
+        fd = os.memfd_create("grader-seccomp", 0)
+        os.write(fd, seccomp.bpf_program())
+        os.lseek(fd, 0, os.SEEK_SET)
+        return (fd,)
 
     def launch(self, filename: str, limits: Limits) -> Channel:
         workdir = Path(tempfile.mkdtemp(prefix="grader-work-"))
@@ -218,17 +302,23 @@ class SubprocessBackend(Backend):
         target = workdir / filename
         pids = _PidsCgroup(limits.processes)
         memory = _MemoryCgroup(limits.memory_mb * 1024 * 1024)
+        filters: tuple[int, ...] = ()
         if self.isolated:
-            command, module_path = self._bwrap_command(workdir, filename, limits)
+            filters = self._seccomp_fds()
+            command, module_path = self._bwrap_command(workdir, filename, limits, filters)
             home = "/tmp"
         else:
             command = worker_command(sys.executable, str(self._runtime))
             module_path, home = str(target), str(workdir)
-        process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            cwd=workdir, env={**worker_environment(limits, home), **preload_environment(self.preload)},
-            start_new_session=True,
-            preexec_fn=lambda: _limit_child(limits, [pids, memory]), close_fds=True)
+        try:
+            process = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                cwd=workdir, env={**worker_environment(limits, home), **preload_environment(self.preload)},
+                start_new_session=True, pass_fds=filters,
+                preexec_fn=lambda: _limit_child(limits, [pids, memory], self.uid), close_fds=True)
+        finally:
+            for fd in filters:
+                os.close(fd)
         channel = Channel(process, workdir=workdir, module_path=module_path)
 
         def note_out_of_memory() -> None:
@@ -237,39 +327,71 @@ class SubprocessBackend(Backend):
         channel._cleanup += [note_out_of_memory, memory.remove, pids.remove]
         return channel
 
-    def _bwrap_command(self, workdir: Path, filename: str,
-                       limits: Limits) -> tuple[list[str], str]:
+    def _bwrap_command(self, workdir: Path, filename: str, limits: Limits,
+                       filters: tuple[int, ...] = (), *,
+                       code: str | None = None) -> tuple[list[str], str]:
+        """bubblewrap's command line; ``filters``: descriptors of seccomp programs to apply;
+        ``code``: run instead of the worker (the start-up probe)."""
         assert self._bwrap is not None
-        args = [self._bwrap, "--unshare-all", "--die-with-parent", "--new-session"]
-        if os.getuid() == 0:
-            # Inside, the student is not root: uid/gid 65534 in a user namespace, no capabilities.
-            args += ["--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL"]
+        if self.uid is not None:
+            # Root: namespaces without a user namespace; the worker drops to self.uid itself.
+            args = [self._bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net",
+                    "--unshare-uts", "--unshare-cgroup-try", "--cap-drop", "ALL",
+                    "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        else:
+            # Inside, uid/gid 65534 in a user namespace with no capabilities; outside, our uid.
+            args = [self._bwrap, "--unshare-all", "--unshare-user", "--uid", "65534",
+                    "--gid", "65534", "--cap-drop", "ALL"]
+            if self._disable_userns:
+                args.append("--disable-userns")
+        args += ["--die-with-parent", "--new-session"]
+        made: set[str] = {"/"}
+
+        def bind(source: str, target: str) -> None:
+            # bubblewrap makes missing parents 0700 when it runs as root: the worker, once
+            # unprivileged, could not walk through them.
+            for parent in reversed(Path(target).parents):
+                if str(parent) not in made:
+                    made.add(str(parent))
+                    args.extend(["--perms", "0755", "--dir", str(parent)])
+            args.extend(["--ro-bind", source, target])
+
         for path in _SYSTEM_DIRS:
             if os.path.islink(path):
                 args += ["--symlink", os.readlink(path), path]
             elif os.path.isdir(path):
-                args += ["--ro-bind", path, path]
+                bind(path, path)
         for path in _SYSTEM_FILES:
-            args += ["--ro-bind-try", path, path]
+            if os.path.exists(path):
+                bind(path, path)
         # A tmpfs without a size can grow into all of the host's memory, and a writable working
         # directory into its disk (issue 8): scratch space is /tmp and /dev/shm, capped.
         size = ["--size", str(limits.scratch_mb * 1024 * 1024)] if self._sized_tmpfs else []
+        scratch = [*size, "--perms", "1777"]
         # The private /tmp first: a Python installed under /tmp (a CI clone's virtualenv) is then
         # bound on top of it instead of being hidden by it.
-        args += [*size, "--tmpfs", "/tmp"]
+        args += [*scratch, "--tmpfs", "/tmp"]
+        made.add("/tmp")
         for path in _python_dirs():
-            args += ["--ro-bind", path, path]
-        args += ["--ro-bind", str(self._runtime), _SANDBOX_RUNTIME,
-                 "--ro-bind", str(workdir), _SANDBOX_WORKDIR,
-                 "--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/dev/shm",
+            bind(path, path)
+        bind(str(self._runtime), _SANDBOX_RUNTIME)
+        bind(str(workdir), _SANDBOX_WORKDIR)
+        # bubblewrap leaves the fresh /proc's sys/ writable (issue 15): bind it read-only.
+        args += ["--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys",
+                 "--dev", "/dev", *scratch, "--tmpfs", "/dev/shm",
                  # Relative writes (a notebook's plt.savefig("fig.png")) land in capped scratch.
-                 "--chdir", "/tmp", "--"]
-        args += worker_command(sys.executable, _SANDBOX_RUNTIME)
+                 "--chdir", "/tmp"]
+        for fd in filters:
+            args += ["--seccomp", str(fd)]  # bubblewrap applies it right before the worker starts
+        args.append("--")
+        extra = {} if code is None else {"code": code}
+        args += worker_command(sys.executable, _SANDBOX_RUNTIME, uid=self.uid, **extra)
         return args, f"{_SANDBOX_WORKDIR}/{filename}"
 
 
-def _limit_child(limits: Limits, cgroups: list[_PidsCgroup]) -> None:
-    """Runs in the child between fork and exec: the limits then bind bwrap and the worker."""
+def _limit_child(limits: Limits, cgroups: list[_PidsCgroup], uid: int | None) -> None:
+    """Runs in the child between fork and exec: the limits then bind bwrap and the worker, which
+    drops to ``uid`` when given (RLIMIT_NPROC counts that uid's processes)."""
     mib = 1024 * 1024
     die_with_parent()
     for cgroup in cgroups:
@@ -280,7 +402,8 @@ def _limit_child(limits: Limits, cgroups: list[_PidsCgroup]) -> None:
         (resource.RLIMIT_FSIZE, limits.file_size_mb * mib),
         (resource.RLIMIT_NOFILE, int(limits.open_files)),
         (resource.RLIMIT_CORE, 0),
-        (resource.RLIMIT_NPROC, _count_user_processes() + int(limits.processes)),
+        (resource.RLIMIT_NPROC, _count_user_processes(os.getuid() if uid is None else uid)
+         + int(limits.processes)),
     ]
     for which, value in settings:
         _, hard = resource.getrlimit(which)

@@ -209,6 +209,7 @@ def test_bwrap_hides_the_course_repository_and_runs_unprivileged():
 def test_python_installed_under_tmp_stays_visible(tmp_path, monkeypatch):
     # A virtualenv in /tmp (a fresh CI clone) was hidden by the sandbox's private /tmp.
     (tmp_path / "marker.txt").write_text("")
+    tmp_path.chmod(0o755)  # as a virtualenv's folder is: the sandbox's uid must read it
     dirs = sandbox_subprocess._python_dirs()
     monkeypatch.setattr(sandbox_subprocess, "_python_dirs", lambda: [*dirs, str(tmp_path)])
     s = Session(SubprocessBackend(isolation="bwrap"), ZOO, "zoo", Limits(call_timeout_s=5))
