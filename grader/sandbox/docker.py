@@ -7,14 +7,18 @@ container's stdin and stdout (``docker run -i``, no TTY): the same length-prefix
 CLI's stderr) is read only when a container never answered, to explain why it could not start.
 
 The container gets: no network, a read-only root filesystem, a size-capped ``/tmp`` tmpfs, the
-submission mounted read-only at ``/sandbox``, uid 65534 with every capability dropped and
-``no-new-privileges``, a pids limit, a memory limit with no extra swap, a CPU quota, ulimits for
-file size, open files and core dumps, and an explicit minimal environment. Wall-clock deadlines are
-kept by the trusted side, which kills the container (``docker kill``) when one passes.
+submission mounted read-only at ``/sandbox``, an unprivileged uid of its own per job slot
+(``base.sandbox_uid``: concurrent students never share per-uid kernel quotas such as inotify's)
+with every capability dropped and ``no-new-privileges``, the seccomp policy of the subprocess
+backend (``grader.sandbox.seccomp``), a pids limit, a memory limit with no extra swap, a CPU
+quota, ulimits for file size, open files and core dumps, and an explicit minimal environment.
+Wall-clock deadlines are kept by the trusted side, which kills the container (``docker kill``)
+when one passes.
 """
 
 from __future__ import annotations
 
+import atexit
 import errno
 import hashlib
 import json
@@ -28,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SandboxUnavailable, UsageError
+from . import seccomp
 from .base import (
     Backend,
     Channel,
@@ -36,6 +41,7 @@ from .base import (
     die_with_parent,
     preload_environment,
     runtime_sources,
+    sandbox_uid,
 )
 
 IMAGE_RUNTIME = "/opt/grader-runtime"
@@ -146,7 +152,7 @@ class DockerBackend(Backend):
         image: the sandbox image (``grader image build`` makes ``grader-sandbox:cpu``/``:gpu``).
         gpus: ``"none"``, ``"all"`` or a count ``"N"``; with a count, job slot ``k`` gets GPU
             ``k % N`` (one GPU per slot); with ``all`` every container sees every GPU.
-        slot: this grading job's slot (from 0), to pick its GPU.
+        slot: this grading job's slot (from 0), to pick its GPU and its containers' uid.
     """
 
     name = "docker"
@@ -158,7 +164,9 @@ class DockerBackend(Backend):
         self.gpus, self._gpu_count = parse_gpus(gpus)
         self.image = image or DEFAULT_IMAGES[self.gpus != "none"]
         self.slot = slot
+        self.uid = sandbox_uid(slot)
         self._image_info = self._check_image()
+        self._seccomp_profile = _seccomp_profile_file()
 
     def _check_image(self) -> dict[str, Any]:
         done = run_docker("image", "inspect", "--format", "{{json .Config.Labels}}", self.image,
@@ -179,7 +187,8 @@ class DockerBackend(Backend):
 
     def describe(self) -> dict[str, Any]:
         info: dict[str, Any] = {"backend": self.name, "isolated": True, "image": self.image,
-                                "gpus": self._gpu_request() or ""}
+                                "gpus": self._gpu_request() or "", "sandbox_uid": self.uid,
+                                "seccomp": True}
         return info
 
     def startup_error(self, channel: Channel) -> str:
@@ -199,8 +208,9 @@ class DockerBackend(Backend):
                 "--network", "none", "--read-only",
                 "--tmpfs", f"/tmp:rw,nosuid,nodev,size={limits.scratch_mb}m",
                 "--mount", f"type=bind,source={workdir},target={_SANDBOX_DIR},readonly",
-                "--workdir", "/tmp", "--user", "65534:65534",
+                "--workdir", "/tmp", "--user", f"{self.uid}:{self.uid}",
                 "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+                "--security-opt", f"seccomp={self._seccomp_profile}",
                 "--pids-limit", str(limits.processes),
                 "--memory", f"{limits.memory_mb}m", "--memory-swap", f"{limits.memory_mb}m",
                 "--cpus", str(limits.threads),
@@ -237,7 +247,7 @@ class DockerBackend(Backend):
         stderr_file = workdir.parent / f"{workdir.name}.stderr"
         for pipe in ("to_worker", "from_worker"):
             os.mkfifo(workdir / pipe)
-            (workdir / pipe).chmod(0o666)  # the worker runs as uid 65534
+            (workdir / pipe).chmod(0o666)  # the worker runs as an unprivileged uid
         # Our read end first (it never blocks): the worker's open for writing then succeeds.
         read_fd = os.open(workdir / "from_worker", os.O_RDONLY | os.O_NONBLOCK)
         with stderr_file.open("wb") as stderr:
@@ -259,6 +269,15 @@ class DockerBackend(Backend):
         channel.module_path = f"{_SANDBOX_DIR}/{filename}"
         channel._cleanup.append(lambda: stderr_file.unlink(missing_ok=True))
         return channel
+
+
+def _seccomp_profile_file() -> Path:
+    """The seccomp profile as a file for the docker CLI (which reads it and sends its text)."""
+    handle, name = tempfile.mkstemp(prefix="grader-seccomp-", suffix=".json")
+    with os.fdopen(handle, "w") as out:
+        out.write(seccomp.docker_profile_json())
+    atexit.register(os.unlink, name)
+    return Path(name)
 
 
 def _open_writer(path: Path, process: subprocess.Popen[bytes], *, deadline: float) -> int:

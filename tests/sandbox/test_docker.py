@@ -25,12 +25,14 @@ from grader.errors import (
     WorkerTimeout,
 )
 from grader.remote import Session
-from grader.sandbox.base import Limits
+from grader.sandbox import seccomp
+from grader.sandbox.base import Limits, sandbox_uid
 from grader.sandbox.docker import CONTAINER_LABEL, DockerBackend, parse_gpus
 
 pytestmark = pytest.mark.docker
 ZOO = Path(__file__).parent.parent / "fixtures" / "worker" / "zoo.py"
 SCRATCH_WRITER = ZOO.parent / "scratch_writer.py"
+PROBES = ZOO.parent / "kernel_probes.py"
 
 
 @pytest.fixture
@@ -91,7 +93,11 @@ def test_the_container_has_every_hardening_setting(session):
     assert host["ReadonlyRootfs"] is True
     assert host["Tmpfs"] == {"/tmp": "rw,nosuid,nodev,size=256m"}
     assert host["CapDrop"] == ["ALL"]
-    assert host["SecurityOpt"] == ["no-new-privileges"]
+    assert host["SecurityOpt"][0] == "no-new-privileges"
+    # The subprocess backend's seccomp policy (the daemon keeps the profile's text).
+    assert len(host["SecurityOpt"]) == 2 and host["SecurityOpt"][1].startswith("seccomp=")
+    profile = json.loads(host["SecurityOpt"][1].removeprefix("seccomp="))
+    assert profile == seccomp.docker_profile()
     assert host["PidsLimit"] == 64
     assert host["Memory"] == 1024 * 1024 * 1024
     assert host["MemorySwap"] == host["Memory"]  # no swap beyond the memory limit
@@ -102,14 +108,15 @@ def test_the_container_has_every_hardening_setting(session):
     assert ulimits["core"] == 0
     mounts = info["Mounts"]
     assert [(m["Destination"], m["RW"]) for m in mounts] == [("/sandbox", False)]
-    assert info["Config"]["User"] == "65534:65534"
+    uid = sandbox_uid(0)  # the slot's own unprivileged uid (issue 15)
+    assert info["Config"]["User"] == f"{uid}:{uid}"
     env = dict(e.split("=", 1) for e in info["Config"]["Env"])
     assert set(env) <= {"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "PYTHONDONTWRITEBYTECODE",
                         "PYTHONHASHSEED", "MPLBACKEND", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                         "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS", "TORCH_NUM_THREADS",
                         "GRADER_SIDE", "GRADER_CHANNEL"}
     assert env["GRADER_CHANNEL"] == "/sandbox"  # the folder of the channel's named pipes
-    assert session.module().whoami() == 65534
+    assert session.module().whoami() == uid
     assert session.module().network_interfaces() == ["lo"]
 
 
@@ -273,3 +280,23 @@ def test_a_worker_launched_ahead_exits_when_its_grader_dies_before_using_it(back
         assert cli.stdin is not None
         cli.stdin.close()
         subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+
+
+def test_the_kernel_refuses_what_student_code_never_needs(sandbox_image):
+    # The same probes as tests/sandbox/test_hardening.py, in a container of slot 2 (issue 15).
+    session = Session(DockerBackend(image=sandbox_image, slot=2), PROBES, "kernel_probes",
+                      Limits(call_timeout_s=20))
+    try:
+        probes = session.module()
+        ids = probes.uids()
+        assert (ids["host_uid"], ids["capabilities"]) == (sandbox_uid(2), 0)
+        for name in ("kernel/core_pattern", "vm/drop_caches", "kernel/pid_max"):
+            assert probes.write_sysctl(name) in ("EROFS", "EACCES"), name
+        assert probes.unshare_user() == "EPERM"
+        assert probes.clone_new_user() == "EPERM"
+        assert probes.mount_tmpfs() == "EPERM"
+        assert probes.keyctl() == "EPERM"
+        assert probes.ptrace_parent() == "EPERM"
+        assert probes.everyday_work() == {"thread": True, "fork": 7, "child": 3, "tmp": 1}
+    finally:
+        session.close()
