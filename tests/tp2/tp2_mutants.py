@@ -121,6 +121,12 @@ MUTANTS: dict[str, Mutant] = {
          ('        x, W = ctx.saved_tensors\n        return dout @ W.T, x.T @ dout, dout.sum(dim=0)\n',
           '        x, W, b = ctx.saved_tensors\n        with torch.enable_grad():\n            x, W, b = (t.detach().requires_grad_() for t in (x, W, b))\n            return torch.autograd.grad(x @ W + b, (x, W, b), dout)\n')],
         ['linear_function']),
+    'fails_linear_function_steals_engine': Mutant(
+        'LinearFunction.backward busca el motor de autograd en los frames de quien lo llama y usa torch.autograd.grad.',
+        [('        ctx.save_for_backward(x, W)\n', '        ctx.save_for_backward(x, W, b)\n'),
+         ('        x, W = ctx.saved_tensors\n        return dout @ W.T, x.T @ dout, dout.sum(dim=0)\n',
+          '        import sys\n        from torch.autograd.variable import Variable\n        frame = sys._getframe()\n        while frame is not None:\n            for value in [*frame.f_locals.values(), *frame.f_globals.values()]:\n                if isinstance(value, torch._C._ImperativeEngine):\n                    Variable._execution_engine = value\n            frame = frame.f_back\n        x, W, b = ctx.saved_tensors\n        with torch.enable_grad():\n            x, W, b = (t.detach().requires_grad_() for t in (x, W, b))\n            return torch.autograd.grad(x @ W + b, (x, W, b), dout)\n')],
+        ['linear_function']),
     'fails_linear_function_dW_transposed': Mutant(
         'LinearFunction.backward devuelve dW transpuesto (M, D).',
         [('        return dout @ W.T, x.T @ dout, dout.sum(dim=0)\n',

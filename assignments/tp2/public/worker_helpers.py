@@ -146,8 +146,8 @@ def to_device(model, device):
 # --- autograd a mano ---------------------------------------------------------------------------
 
 
-class _AutogradUsed(RuntimeError):
-    pass
+class AutogradNoDisponible(RuntimeError):
+    """Tu backward intentó usar autograd mientras se lo llamaba a mano."""
 
 
 class _NoEngine:
@@ -155,39 +155,39 @@ class _NoEngine:
     ``torch.autograd.grad`` o ``torch.autograd.backward`` pasan por él y lanzan un error."""
 
     def run_backward(self, *args, **kwargs):
-        raise _AutogradUsed("backward usó autograd (torch.autograd.grad o .backward())")
+        raise AutogradNoDisponible("LinearFunction.backward usó autograd (torch.autograd.grad o "
+                                   ".backward()); calculá dx, dW y db a mano con dout, x y W")
 
     def __getattr__(self, name):
-        raise _AutogradUsed("backward usó el motor de autograd")
+        raise AutogradNoDisponible("LinearFunction.backward usó el motor de autograd; calculá dx, "
+                                   "dW y db a mano con dout, x y W")
 
 
 def linear_function(function, x, W, b, dout, device="cpu"):
     """Aplica ``function`` (tu ``LinearFunction``) y llama a su backward con ``dout`` a mano.
 
-    El backward se llama directamente (``out.grad_fn.apply(dout)``) con el motor de autograd
-    deshabilitado, así que debe calcular los gradientes sin autograd.
+    El backward se llama directamente (``out.grad_fn.apply(dout)``) sin motor de autograd: si lo
+    usa, lanza ``AutogradNoDisponible`` y la llamada falla.
 
     Returns:
-        ``{"out", "grads", "autograd_used", "has_grad_fn"}`` (tensores en CPU).
+        ``{"out", "grads"}`` (tensores en CPU); ``grads`` es ``None`` si la salida no tiene
+        ``grad_fn`` (no hay backward que llamar).
     """
     x, W, b = (t.detach().clone().to(device).requires_grad_() for t in (x, W, b))
     out = function.apply(x, W, b)
-    result = {"out": out.detach().cpu() if isinstance(out, torch.Tensor) else out,
-              "grads": None, "autograd_used": False,
-              "has_grad_fn": isinstance(out, torch.Tensor) and out.grad_fn is not None}
-    if not result["has_grad_fn"]:
+    result = {"out": out.detach().cpu() if isinstance(out, torch.Tensor) else out, "grads": None}
+    if not (isinstance(out, torch.Tensor) and out.grad_fn is not None):
         return result
     from torch.autograd.variable import Variable
 
-    engine = Variable._execution_engine
+    # No frame, closure or global here keeps the real engine while the student's backward runs:
+    # a backward that walked up to this frame could take it back (issue 15). The engine object
+    # is a stateless handle on torch's one C++ engine, so a new one restores autograd exactly.
     Variable._execution_engine = _NoEngine()
     try:
         grads = out.grad_fn.apply(dout.to(device))
-    except _AutogradUsed:
-        result["autograd_used"] = True
-        return result
     finally:
-        Variable._execution_engine = engine
+        Variable._execution_engine = torch._C._ImperativeEngine()
     if isinstance(grads, torch.Tensor):
         grads = (grads,)
     result["grads"] = [g.detach().cpu() if isinstance(g, torch.Tensor) else g for g in grads]
