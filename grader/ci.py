@@ -44,6 +44,7 @@ from .formats import (
 )
 from .results import Status, SubmissionResult
 from .submissions import module_source, safe_name
+from .text import clean
 
 MAX_SUBMISSION_BYTES = 5 * 1024 * 1024
 """A ``tpN.py``/``.ipynb`` larger than this is not collected (a notebook with outputs is ~1 MB)."""
@@ -115,7 +116,7 @@ def check_lines(report: CheckReport) -> dict[str, int]:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return clean(text).replace("|", "\\|").replace("\n", " ")
 
 
 def _relative(path: Path) -> str:
@@ -155,7 +156,8 @@ def summary_markdown(report: CheckReport, *, revealed: Collection[str] = ()) -> 
             where = f"**{_cell(entry.title)}** · `{entry.name}`" if entry.exercise else "**Ocultas**"
             lines.append(f"- {where} ({entry.status.value}): {_cell(entry.message)}")
             if entry.output:
-                lines += ["", "  ```text", *[f"  {line}" for line in entry.output.splitlines()[:20]],
+                lines += ["", "  ```text",
+                          *[f"  {line}" for line in clean(entry.output).splitlines()[:20]],
                           "  ```"]
     lines += ["", f"Para verlo en tu máquina: `grader check {report.assignment.name} "
               f"{report.file.name}`. Al calificar se corren además comprobaciones ocultas.", ""]
@@ -164,7 +166,8 @@ def summary_markdown(report: CheckReport, *, revealed: Collection[str] = ()) -> 
 
 def _escape_data(text: str) -> str:
     # Workflow-command escaping (@actions/core's escapeData): a message can never end the command.
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # Student text loses its terminal controls first, as on every other surface (issue 15).
+    return clean(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _escape_property(text: str) -> str:

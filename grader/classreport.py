@@ -59,6 +59,7 @@ KIND_TEXT = {
     "late": "entrega tardía",
     "unmatched": "archivo sin estudiante",
     "problem": "problema con los resultados",
+    "review": "revisar a mano",
 }
 """Spanish label of each known anomaly kind; other kinds are shown as they come."""
 _STATUS_KIND = {Status.TIMEOUT: "timeout", Status.CRASH: "crash", Status.MEMORY: "memory",
@@ -178,7 +179,8 @@ def _first_line(text: str, limit: int = 200) -> str:
 
 
 def anomalies_of(result: SubmissionResult) -> list[Anomaly]:
-    """The anomalies one result shows: it did not load, or checks hit a limit."""
+    """The anomalies one result shows: it did not load, checks hit a limit, or the static check
+    left something for staff to review."""
     if result.load_error:
         return [Anomaly(result.student, result.tp, "load_error", _first_line(result.load_error))]
     found = []
@@ -188,6 +190,7 @@ def anomalies_of(result: SubmissionResult) -> list[Anomaly]:
             names = ", ".join(c.id for c in hit[:3]) + (f" y {len(hit) - 3} más" if len(hit) > 3 else "")
             found.append(Anomaly(result.student, result.tp, kind,
                                  f"{len(hit)} comprobaciones ({names}): {_first_line(hit[0].message)}"))
+    found += [Anomaly(result.student, result.tp, "review", line) for line in result.review]
     return found
 
 

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from . import __version__
 from .errors import GraderError
 from .results import Status
+from .text import clean
 
 STATUS_MARK = {True: "[green]✔[/green]", False: "[red]✘[/red]"}
 
@@ -37,6 +38,13 @@ def _console(err: bool = False) -> Console:
     return Console(stderr=err, highlight=False, soft_wrap=True)
 
 
+def _shown(text: object) -> str:
+    """Text that may come from a student (names, messages, output), to print with rich markup:
+    rich's markup escaped, and terminal controls removed (rich passes ESC through, so an OSC 52
+    in an exception message would write the clipboard of whoever runs the command)."""
+    return escape(clean(str(text)))
+
+
 def _course_file(course: Path | None) -> Path:
     from .course import find_course
 
@@ -54,7 +62,7 @@ class _GraderGroup(click.Group):
         try:
             return super().invoke(ctx)
         except GraderError as exc:
-            _console(err=True).print(f"[red]error:[/red] {escape(str(exc))}", markup=True)
+            _console(err=True).print(f"[red]error:[/red] {_shown(exc)}", markup=True)
             sys.exit(exc.exit_code)
 
 
@@ -96,12 +104,12 @@ def render_check(report: object, console: Console) -> None:
 
     assert isinstance(report, CheckReport)
     title = report.assignment.title or report.assignment.name
-    console.print(f"[bold]{escape(title)}[/bold] — comprobaciones públicas de "
-                  f"{escape(report.file.name)}")
+    console.print(f"[bold]{_shown(title)}[/bold] — comprobaciones públicas de "
+                  f"{_shown(report.file.name)}")
     for note in report.notes:
-        console.print(f"Nota: {note}", markup=False)
+        console.print(f"Nota: {clean(note)}", markup=False)
     if report.load_error:
-        console.print(f"\n[red]Tu archivo no se pudo cargar:[/red] {escape(report.load_error)}")
+        console.print(f"\n[red]Tu archivo no se pudo cargar:[/red] {_shown(report.load_error)}")
     console.print()
     width = max(len(e.title or e.name) for e in report.exercises)
     for exercise in report.exercises:
@@ -117,10 +125,10 @@ def render_check(report: object, console: Console) -> None:
         for c in own:
             if c.status is not Status.PASS:
                 name = c.id.split("::", 1)[-1]
-                console.print(f"      [red]{c.status.value}[/red] {escape(name)}: {escape(c.message)}")
+                console.print(f"      [red]{c.status.value}[/red] {_shown(name)}: {_shown(c.message)}")
                 if c.output:
-                    console.print("        salida: " + c.output.strip().replace("\n", "\n        "),
-                                  markup=False)
+                    console.print("        salida: " + clean(c.output).strip().replace(
+                        "\n", "\n        "), markup=False)
     console.print(f"\nTotal de las comprobaciones públicas: {report.earned:g} / {report.possible:g}"
                   f" puntos ({report.score:.2f} / 10).")
     if not report.passed:
@@ -171,8 +179,8 @@ def grade(tp: str, submissions: Path, out: Path, jobs: int | None, backend: str,
 
         assert isinstance(event, BatchEvent)
         if event.kind == "skipped":
-            progress.console.print(f"[yellow]omitido[/yellow] {escape(event.student)}: "
-                                   f"{escape(event.message)}")
+            progress.console.print(f"[yellow]omitido[/yellow] {_shown(event.student)}: "
+                                   f"{_shown(event.message)}")
             return
         done += 1
         progress.advance(task)
@@ -181,14 +189,14 @@ def grade(tp: str, submissions: Path, out: Path, jobs: int | None, backend: str,
             bad = sum(1 for c in r.checks if c.status is not Status.PASS)
             state = "ya calificado" if event.kind == "reused" else f"{r.duration_s:.1f} s"
             extra = " · no se pudo cargar" if r.load_error else (f" · {bad} fallas" if bad else "")
-            progress.console.print(f"[{done}] {escape(event.student)}: {r.score:5.2f} / 10 ({state})"
+            progress.console.print(f"[{done}] {_shown(event.student)}: {r.score:5.2f} / 10 ({state})"
                                    f"{extra}")
         else:
-            progress.console.print(f"[{done}] [red]{escape(event.student)}: sin resultado[/red]: "
-                                   f"{escape(event.message)}")
+            progress.console.print(f"[{done}] [red]{_shown(event.student)}: sin resultado[/red]: "
+                                   f"{_shown(event.message)}")
 
     def loud(message: object, category: type[Warning], *args: object, **kwargs: object) -> None:
-        progress.console.print(f"[bold red]ATENCIÓN:[/bold red] {escape(str(message))}")
+        progress.console.print(f"[bold red]ATENCIÓN:[/bold red] {_shown(message)}")
 
     with warnings.catch_warnings(), progress:
         warnings.simplefilter("always")
@@ -205,7 +213,7 @@ def grade(tp: str, submissions: Path, out: Path, jobs: int | None, backend: str,
                   f"{summary.reused} ya estaban, {len(summary.failed)} sin resultado, "
                   f"{len(summary.skipped)} entradas omitidas. Resultados en {out / tp}.")
     for failure in summary.failed:
-        console.print(f"[red]sin resultado[/red] {escape(failure)}")
+        console.print(f"[red]sin resultado[/red] {_shown(failure)}")
     sys.exit(ExitCode.FAILED if summary.failed else ExitCode.OK)
 
 
@@ -235,7 +243,7 @@ def gradebook(results_dir: Path, out: Path, long_out: Path | None, roster: Path 
         book.write_csv(book.build_long(collected), long_out)
     console = _console()
     for problem in collected.problems:
-        console.print(f"[yellow]atención:[/yellow] {escape(problem)}")
+        console.print(f"[yellow]atención:[/yellow] {_shown(problem)}")
     console.print(f"{len(frame)} estudiantes → {out}")
 
 
@@ -262,9 +270,9 @@ def intake(tp: str, form: Path, uploads: Path, roster: Path | None, out: Path,
     manifest = run_intake(course_data, tp, form=form, uploads=uploads, roster=roster, out=out)
     console = _console()
     for note in manifest.notes:
-        console.print(f"[yellow]atención:[/yellow] {escape(note)}")
+        console.print(f"[yellow]atención:[/yellow] {_shown(note)}")
     for anomaly in manifest.anomalies:
-        console.print(f"[yellow]{anomaly.kind}:[/yellow] {escape(anomaly.detail)}")
+        console.print(f"[yellow]{anomaly.kind}:[/yellow] {_shown(anomaly.detail)}")
     console.print(f"{len(manifest.students)} entregas de {tp} ({manifest.responses} respuestas, "
                   f"{len(manifest.anomalies)} anomalías) → {out}; detalle en {out / 'intake.md'}")
 
@@ -294,7 +302,7 @@ def export(source: Path, fmt: str, out: Path, tp: str | None, audience: str, pub
                           tp=tp, audience=formats.Audience(audience), published=published)
     console = _console()
     for problem in done.problems:
-        console.print(f"[yellow]ignorado:[/yellow] {escape(problem)}")
+        console.print(f"[yellow]ignorado:[/yellow] {_shown(problem)}")
     console.print(f"{len(done.files)} archivo(s) {fmt} → {out}")
 
 
@@ -314,9 +322,9 @@ def collect_repos_command(tp: str, repos: Path, out: Path, course: Path | None) 
     console = _console()
     for item in collected:
         if item.problem:
-            console.print(f"[yellow]sin entrega[/yellow] {escape(item.student)}: {escape(item.problem)}")
+            console.print(f"[yellow]sin entrega[/yellow] {_shown(item.student)}: {_shown(item.problem)}")
         else:
-            console.print(f"{item.student}: {item.file} ({item.commit[:12]})", markup=False)
+            console.print(clean(f"{item.student}: {item.file} ({item.commit[:12]})"), markup=False)
     missing = sum(1 for c in collected if c.problem)
     console.print(f"{len(collected) - missing} entregas en {out}, {missing} sin entrega.")
 
@@ -369,7 +377,7 @@ def selftest(tp: str, course: Path | None, backend: str) -> None:
         console.print(f"{STATUS_MARK[outcome.ok]} {outcome.label}: {outcome.score:.2f} "
                       f"(se esperaba {outcome.expected:.2f})")
         for failure in outcome.failures[:10]:
-            console.print(f"    {failure}", markup=False)
+            console.print(f"    {clean(failure)}", markup=False)
     sys.exit(ExitCode.OK if all(o.ok for o in outcomes) else ExitCode.FAILED)
 
 

@@ -148,6 +148,7 @@ def grade_submission(course: Course, tp: str, path: Path, *, student: str,
     checks: list[results.CheckResult] = []
     load_error = ""
     environment: dict[str, Any] = {}
+    review: list[str] = []
     with tempfile.TemporaryDirectory(prefix="grader-sub-") as tmp:
         try:
             module_file, conversion_notes = _prepared_module(
@@ -164,6 +165,7 @@ def grade_submission(course: Course, tp: str, path: Path, *, student: str,
                     preload=("torch",) if assignment.uses_torch else ()), limits=limits,
                 seed_key=course.name, hidden_seed_key=course.hidden_seed_key(student))
             checks, load_error, environment = run.checks, run.load_error, run.environment
+            review = run.review
     exercises = scoring.score_checks(checks, assignment.exercises)
     earned, possible, score = scoring.tp_score(exercises, scale_max=course.scale_max,
                                                decimals=course.decimals)
@@ -172,7 +174,7 @@ def grade_submission(course: Course, tp: str, path: Path, *, student: str,
         submission_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
         grader_version=__version__, fingerprint=fingerprint(course, entry), checks=checks,
         exercises=exercises, earned=earned, possible=possible, score=score,
-        load_error=load_error, notes=list(notes), environment=environment,
+        load_error=load_error, notes=list(notes), environment=environment, review=review,
         started_at=started_at, duration_s=round(time.monotonic() - started, 3),
         submitted_at=submitted_at)
 
@@ -462,6 +464,8 @@ def grade_request(request: dict[str, Any]) -> str:
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
     result.environment["trusted_pid"] = os.getpid()
     write_result(result, Path(request["out"]))
+    for line in result.review:  # the log is staff's: what the static check could not decide
+        print(f"{result.student}: {line}")
     return f"{result.student}: {result.score:.2f} ({result.duration_s:.1f} s)"
 
 

@@ -37,6 +37,7 @@ from .remote import Session
 from .results import CheckResult, Status
 from .sandbox.base import Backend, Limits
 from .sandbox.inprocess import InprocessStudent
+from .text import CHECK_MESSAGE_CAP, MESSAGE_CAP, TRACEBACK_CAP, TYPE_NAME_CAP, clean
 
 _COPY_PATH = re.compile(r'File "[^"]*/([^/"]+\.py)"')
 
@@ -79,23 +80,32 @@ class ForbiddenLibrary(CheckFailure):
 
 
 def student_message(exc: StudentError, module_name: str) -> str:
-    """Spanish description of an exception raised by student code."""
-    if exc.type_name == "NotImplementedError":
-        text = "no está implementado todavía (NotImplementedError"
-        return text + (f": {exc.message})" if exc.message else ")")
-    if exc.type_name == "AttributeError" and exc.message.startswith("module "):
-        name = exc.message.rsplit("'", 2)[-2] if exc.message.count("'") >= 4 else exc.message
+    """Spanish description of an exception raised by student code, cleaned and capped (the
+    sandbox's session did so already; ``inprocess`` and a notebook's kernel did not)."""
+    kind, text = clean(exc.type_name, TYPE_NAME_CAP), clean(exc.message, MESSAGE_CAP)
+    if kind == "NotImplementedError":
+        return "no está implementado todavía (NotImplementedError" + (f": {text})" if text else ")")
+    if kind == "AttributeError" and text.startswith("module "):
+        name = text.rsplit("'", 2)[-2] if text.count("'") >= 4 else text
         return f"{module_name} no define {name!r}"
-    message = f"el código lanzó {exc.type_name}: {exc.message}"
+    message = f"el código lanzó {kind}: {text}"
     if exc.student_traceback:
         # The file ran from a private copy (/sandbox/tp1.py, a temp dir): name it as the student does.
-        message += "\n" + _COPY_PATH.sub(r'File "\1"', exc.student_traceback.rstrip())
+        message += "\n" + _COPY_PATH.sub(r'File "\1"', clean(exc.student_traceback,
+                                                               TRACEBACK_CAP).rstrip())
     return message
 
 
 def classify(exc: BaseException, module_name: str, *, hidden: bool = False) -> tuple[Status, str]:
     """The status and message of a check that raised ``exc``; a ``hidden`` check records the
-    ``CheckFailure.hidden_message`` form, which gives no reference value away."""
+    ``CheckFailure.hidden_message`` form, which gives no reference value away. The message is
+    cleaned of terminal controls and capped: a check's own message may quote what the student's
+    code returned."""
+    status, message = _classify(exc, module_name, hidden=hidden)
+    return status, clean(message, CHECK_MESSAGE_CAP)
+
+
+def _classify(exc: BaseException, module_name: str, *, hidden: bool) -> tuple[Status, str]:
     if isinstance(exc, WorkerError):
         return Status(exc.status), str(exc)
     if isinstance(exc, StudentError):
@@ -301,6 +311,9 @@ class CheckRun:
     """Why the student's module did not import (empty when it did)."""
     environment: dict[str, Any]
     """The backend and what the worker reported about itself (versions, restarts)."""
+    review: list[str]
+    """For staff only, never the student: what the numpy-only rule could not decide statically
+    (``static.StaticReport.review_notes``); the student is not failed for it (issue 15)."""
 
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -328,10 +341,11 @@ def run_on_module(assignment: Assignment, module_file: Path, reference: Any, fil
         seed_key: mixed into every check's ``rng`` seed.
         hidden_seed_key: replaces ``seed_key`` for hidden checks (per-student inputs).
     """
-    forbidden = static.forbidden_uses(
+    numpy_only = static.analyse(
         module_file.read_text(encoding="utf-8"),
         [f for e in assignment.exercises if e.numpy_only for f in e.functions],
-        assignment.forbidden_modules)
+        assignment.forbidden_modules, module=assignment.module)
+    forbidden = numpy_only.forbidden
     provider: InprocessStudent | Session
     helpers = (assignment.worker_helpers.read_text(encoding="utf-8")
                if assignment.worker_helpers is not None else None)
@@ -356,7 +370,7 @@ def run_on_module(assignment: Assignment, module_file: Path, reference: Any, fil
     if isinstance(provider, Session):
         environment["timing"] = {k: round(v, 4) for k, v in provider.stats.items()}
     environment["worker_restarts"] = provider.restarts
-    return CheckRun(checks, plugin.load_error, environment)
+    return CheckRun(checks, plugin.load_error, environment, numpy_only.review_notes())
 
 
 def run_checks(files: list[Path], plugin: GradingPlugin, *, rootdir: Path) -> list[CheckResult]:

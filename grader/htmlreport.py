@@ -4,7 +4,8 @@ It shows what ``grader.report.markdown`` shows, taken from the same helpers (see
 for what a student may and may not see). The page loads nothing: the style is inline, there is no
 script, and its Content-Security-Policy forbids scripts and every resource except ``data:`` images,
 so a page saved to disk or mailed looks the same everywhere. Everything that came from the student
-(output, messages, file and student names) is escaped; the policy is a second line of defence.
+(output, messages, file and student names) is escaped, and cleaned of terminal controls; the
+policy is a second line of defence.
 
 ``document`` wraps any body in that frame; the class report (``grader.classreport``) uses it too.
 """
@@ -22,6 +23,7 @@ from .report import (
     reproduce_command,
 )
 from .results import SubmissionResult
+from .text import clean
 
 CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
        "form-action 'none'")
@@ -67,8 +69,9 @@ figcaption { color: var(--muted); font-size: .9em; }
 
 
 def esc(value: object) -> str:
-    """Text (anything the student controls included) as HTML text or attribute value."""
-    return html.escape(str(value), quote=True)
+    """Text (anything the student controls included) as HTML text or attribute value, without
+    the control characters a browser would show as boxes or a saved page would carry along."""
+    return html.escape(clean(str(value)), quote=True)
 
 
 def document(title: str, body: str) -> str:

@@ -30,6 +30,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from .errors import GraderError, StudentError
+from .text import clean
 
 if TYPE_CHECKING:
     from .check import CheckReport
@@ -221,7 +222,11 @@ def report_text(report: CheckReport) -> str:
 
 def report_html(report: CheckReport) -> str:
     """The same feedback as an HTML table, for a notebook's output."""
-    esc = html.escape
+
+    def esc(text: str) -> str:
+        # Student text (messages, names) without the controls a notebook would pass through.
+        return html.escape(clean(text))
+
     title = esc(report.assignment.title or report.assignment.name)
     out = [f"<div><p><strong>{title}</strong>: comprobaciones públicas</p>"]
     out += [f"<p><em>Nota:</em> {esc(note)}</p>" for note in report.notes]

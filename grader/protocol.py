@@ -29,12 +29,22 @@ Types are matched exactly (``strict_types``): a subclass of ``float``, ``dict`` 
 is never data. The worker turns whatever is not data into a REF; the trusted side has no such
 fallback, so it cannot be handed anything but plain data. Nothing is ever unpickled or evaluated.
 
+A message is also bounded in what it costs to decode (issue 15): at most ``DEFAULT_MAX_ELEMENTS``
+elements (list items, map entries, extension values: an array of any size is one), at most
+``MAX_DEPTH`` levels of lists, maps and tuples, at most ``MAX_MAP_KEYS`` keys per map, keys that
+are ``str`` or ``int`` below ``MAX_INT_KEY`` only (no two such keys share a hash, so no key set can
+turn building a dict quadratic), ``DEFAULT_MAX_SECONDS`` of CPU and, for a channel frame,
+``DEFAULT_MAX_COPIED`` bytes copied out of it. The decoder walks the document once without
+building anything and refuses it at the first element past a bound; only then does msgpack build
+it, so a refused message costs no memory beyond its own bytes.
+
 This module depends only on the standard library, numpy and msgpack: it is copied, with
 ``worker.py`` and ``errors.py``, into the sandbox, which sees nothing else of the grader.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import select
@@ -53,8 +63,29 @@ NDARRAY, TUPLE, REF, TENSOR, NPSCALAR, OOBARRAY = 1, 2, 3, 4, 5, 6
 
 #: Largest message the trusted side accepts from the worker, in bytes.
 DEFAULT_MAX_MESSAGE = 256 * 1024 * 1024
-#: Deepest nesting of extension types (tuples inside tuples ...) accepted.
+#: Deepest nesting of lists, maps and tuples accepted (``[[[...]]]`` counts three).
 MAX_DEPTH = 64
+#: Most elements one message may hold: list items, map entries and extension values (an array,
+#: however large, is one element). A reply of 256 MiB of tiny items used to become 2.4-7.5 GiB
+#: of Python objects in the trusted process (issue 15, benchmarks/decoder_budget.py); the most
+#: costly message within the budget, 499,999 tiny arrays, takes ~140 MiB.
+DEFAULT_MAX_ELEMENTS = 1_000_000
+#: Most keys in one map. Parameters, gradients and caches have tens; the cap keeps any one dict
+#: (and the list of pairs msgpack preallocates from the map's announced size) small.
+MAX_MAP_KEYS = 100_000
+#: Integer keys must be smaller than this in absolute value. Below 2**61 - 1 an int hashes to
+#: itself (but -1, to -2), so no two such keys share a hash; larger ones can (every multiple of
+#: 2**61 - 1 hashes to 0), and 40,000 keys sharing a hash took 15-43 s to put in a dict (issue
+#: 15). 2**53 is every integer a float holds exactly, far above any index.
+MAX_INT_KEY = 2**53
+#: CPU seconds one message may take to decode: a backstop, the bounds above keep it far lower.
+DEFAULT_MAX_SECONDS = 5.0
+#: Most bytes decoding a channel frame may copy out of its document: texts, bytes values and
+#: extension payloads. msgpack hands each extension's payload over as a copy, and a tuple's items
+#: are decoded from that copy while it lives, so a payload nested in 60 tuples was copied 60 times
+#: (a 20 MiB frame took 560 MiB). In a frame large arrays travel out of band, never copied;
+#: a text may take up to 4 bytes per byte received (one emoji makes a str 4 bytes a character).
+DEFAULT_MAX_COPIED = 32 * 1024 * 1024
 _ARRAY_KINDS = frozenset("biufc")
 _HEADER = struct.Struct(">I")
 _DOC_HEADER = struct.Struct(">I")
@@ -106,13 +137,28 @@ def _parse_header(payload: bytes | memoryview) -> tuple[np.dtype, tuple[int, ...
     """Returns dtype, shape, fortran order, the number of data bytes and the header's size."""
     try:
         size = payload[0]
-        text = bytes(payload[1:1 + size]).decode("ascii")
-        flags, ndim = struct.unpack_from(">BB", payload, 1 + size)
+        text = bytes(payload[1:1 + size])
+        flags, ndim = _FLAGS_NDIM.unpack_from(payload, 1 + size)
         if ndim > _MAX_NDIM:
             raise ProtocolError(f"array de {ndim} dimensiones; el máximo es {_MAX_NDIM}")
-        shape = struct.unpack_from(f">{ndim}Q", payload, 3 + size)
-    except (IndexError, struct.error, UnicodeDecodeError) as exc:
+        shape = _SHAPES[ndim].unpack_from(payload, 3 + size)
+    except (IndexError, struct.error) as exc:
         raise ProtocolError(f"array mal formado: {exc}") from None
+    dtype = _DTYPES.get(text)
+    if dtype is None:
+        dtype = _DTYPES[text] = _checked_dtype(text)
+    return dtype, shape, bool(flags & 1), math.prod(shape) * dtype.itemsize, 3 + size + 8 * ndim
+
+
+_FLAGS_NDIM = struct.Struct(">BB")
+_SHAPES = [struct.Struct(f">{ndim}Q") for ndim in range(_MAX_NDIM + 1)]
+#: dtypes already checked, by their text: a message of many small arrays parses each text once
+#: (a few dozen texts match ``_DTYPE`` and name a dtype, so this stays small).
+_DTYPES: dict[bytes, np.dtype] = {}
+
+
+def _checked_dtype(raw: bytes) -> np.dtype:
+    text = raw.decode("ascii", errors="replace")
     if not _DTYPE.fullmatch(text):
         raise ProtocolError(f"tipo de array no permitido: {text!r}")
     try:
@@ -121,10 +167,7 @@ def _parse_header(payload: bytes | memoryview) -> tuple[np.dtype, tuple[int, ...
         raise ProtocolError(f"tipo de array no permitido: {text!r} ({exc})") from None
     if dtype.kind not in _ARRAY_KINDS or dtype.fields is not None or dtype.subdtype is not None:
         raise ProtocolError(f"tipo de array no permitido: {dtype}")
-    count = 1
-    for dim in shape:
-        count *= dim
-    return dtype, tuple(shape), bool(flags & 1), count * dtype.itemsize, 3 + size + 8 * ndim
+    return dtype
 
 
 def _array_from(payload: bytes) -> np.ndarray:
@@ -209,25 +252,97 @@ class Encoder:
         raise TypeError(f"no es un dato transferible: {kind.__module__}.{kind.__qualname__}")
 
 
+def _type_sizes() -> tuple[int, ...]:
+    """Bytes taken by an item whose size its msgpack type byte alone gives (0: any other type)."""
+    sizes = [0] * 256
+    for byte in (*range(0x00, 0x80), *range(0xe0, 0x100), 0xc0, 0xc2, 0xc3):
+        sizes[byte] = 1  # fixints, nil, false, true
+    for byte in range(0xa0, 0xc0):
+        sizes[byte] = 1 + (byte & 0x1f)  # fixstr
+    for byte, size in ((0xca, 5), (0xcb, 9), (0xcc, 2), (0xcd, 3), (0xce, 5), (0xcf, 9),
+                       (0xd0, 2), (0xd1, 3), (0xd2, 5), (0xd3, 9)):
+        sizes[byte] = size  # floats and sized ints
+    return tuple(sizes)
+
+
+_SIZES = _type_sizes()
+#: Type bytes a map key may have: fixints, fixstr, str 8/16/32, (u)int 8/16/32; 64-bit ints are
+#: checked against ``MAX_INT_KEY`` apart.
+_KEY_TYPES = frozenset((*range(0x00, 0x80), *range(0xe0, 0x100), *range(0xa0, 0xc0), 0xd9, 0xda,
+                        0xdb, 0xcc, 0xcd, 0xce, 0xd0, 0xd1, 0xd2))
+_INT64 = {0xcf: struct.Struct(">Q"), 0xd3: struct.Struct(">q")}
+_U8, _U16, _U32 = struct.Struct(">B"), struct.Struct(">H"), struct.Struct(">I")
+_LENGTHS = {0xc4: _U8, 0xc5: _U16, 0xc6: _U32, 0xd9: _U8, 0xda: _U16, 0xdb: _U32}
+_EXT_HEADERS = {0xd4: (1, 1), 0xd5: (2, 1), 0xd6: (4, 1), 0xd7: (8, 1), 0xd8: (16, 1)}
+_NESTED_EXTS = frozenset((TUPLE, REF, TENSOR))  # whose payload is a msgpack list
+_ARRAY_TYPES = frozenset((*range(0x90, 0xa0), 0xdc, 0xdd))
+
+
+def _type_name(byte: int) -> str:
+    """The Python type msgpack would build from an item of this type byte (for messages)."""
+    if byte in (0xca, 0xcb):
+        return "float"
+    if byte in (0xc2, 0xc3):
+        return "bool"
+    if byte == 0xc0:
+        return "None"
+    if byte in (0xc4, 0xc5, 0xc6):
+        return "bytes"
+    if byte in _ARRAY_TYPES:
+        return "list"
+    if 0x80 <= byte <= 0x8f or byte in (0xde, 0xdf):
+        return "dict"
+    return "extensión (tuple, array, ...)"
+
+
 class Decoder:
     """Decodes msgpack bytes made by ``Encoder``, validating everything.
+
+    Before anything is built, the document is walked once to check the bounds of the module
+    docstring; what breaks one raises ``ProtocolError`` naming what arrived and the limit.
 
     Args:
         on_ref: builds the local value for a ``Ref`` (the trusted side makes a proxy, the worker
             looks the object up). ``None`` means refs are not allowed.
         max_size: reject documents larger than this many bytes.
+        max_elements: reject documents with more elements (list items, map entries, extension
+            values; an array is one).
+        max_seconds: reject documents that take more CPU seconds than this to decode.
+        max_copied: reject frames whose texts, bytes values and extension payloads (counted once
+            per level of tuples they are in) add up to more bytes than this. Not applied to
+            ``decode``: self-contained documents, trusted files of the course, hold their
+            arrays inline.
+
+    Example:
+        >>> Decoder(max_size=64 * 1024 * 1024, max_elements=100_000).decode_frame(frame)
     """
 
     def __init__(self, on_ref: Callable[[Ref], Any] | None = None, *,
-                 max_size: int = DEFAULT_MAX_MESSAGE) -> None:
+                 max_size: int = DEFAULT_MAX_MESSAGE, max_elements: int = DEFAULT_MAX_ELEMENTS,
+                 max_seconds: float = DEFAULT_MAX_SECONDS,
+                 max_copied: int = DEFAULT_MAX_COPIED) -> None:
         self._on_ref = on_ref
         self._max_size = max_size
+        self._max_elements = max_elements
+        self._max_seconds = max_seconds
+        self._max_copied = max_copied
         self._region: memoryview | None = None
         self._next = 0
+        self._elements = 0
+        self._copied = 0
+        self._copy_limit = 0
+        self._deadline = 0.0
+
+    @classmethod
+    def unbounded(cls, on_ref: Callable[[Ref], Any] | None = None) -> Decoder:
+        """For documents the trusted side made (the worker's requests, the course's own cached
+        and expected values): no element, time or copy budget; keys are still only str or int."""
+        return cls(on_ref, max_size=1 << 40, max_elements=sys.maxsize, max_seconds=float("inf"),
+                   max_copied=sys.maxsize)
 
     def decode(self, payload: bytes) -> Any:
         """A self-contained document (``Encoder.encode``)."""
-        return self._decode(payload, depth=0)
+        return self._decode(payload, copy_limit=sys.maxsize)
 
     def decode_frame(self, frame: bytearray) -> Any:
         """A channel frame (``Encoder.encode_frame``); its large arrays are views of ``frame``."""
@@ -242,26 +357,174 @@ class Decoder:
         view = memoryview(frame)
         self._region, self._next = view, end
         try:
-            value = self._decode(view[_DOC_HEADER.size:end], depth=0)
+            value = self._decode(view[_DOC_HEADER.size:end], copy_limit=self._max_copied)
             if len(view) - self._next >= _ALIGN:
                 raise ProtocolError("mensaje mal formado: sobran bytes después de los arrays")
             return value
         finally:
             self._region = None
 
-    def _decode(self, payload: bytes | memoryview, depth: int) -> Any:
-        if depth > MAX_DEPTH:
-            raise ProtocolError(f"anidamiento mayor que {MAX_DEPTH} niveles")
+    def _decode(self, payload: bytes | memoryview, *, copy_limit: int) -> Any:
         if len(payload) > self._max_size:
             raise ProtocolError(f"mensaje de {len(payload)} bytes; el máximo es {self._max_size}")
+        self._elements, self._copied, self._copy_limit = 0, 0, copy_limit
+        self._deadline = time.thread_time() + self._max_seconds
+        data = memoryview(payload).cast("B") if not isinstance(payload, bytes) else payload
         try:
-            return msgpack.unpackb(
-                payload, raw=False, strict_map_key=False, use_list=True,
-                ext_hook=lambda code, data: self._ext(code, data, depth))
+            self._scan(data, 0, len(data), 0)
+        except (IndexError, struct.error):
+            raise ProtocolError("mensaje mal formado: el documento termina antes de tiempo") from None
+        return self._build(payload)
+
+    def _build(self, payload: bytes | memoryview) -> Any:
+        try:
+            # The scan has checked every bound; msgpack's own are a second, coarser line.
+            return msgpack.unpackb(payload, raw=False, strict_map_key=False, use_list=True,
+                                   ext_hook=self._ext, max_map_len=MAX_MAP_KEYS,
+                                   max_array_len=min(self._max_elements, 2**31 - 1))
         except ProtocolError:
             raise
         except Exception as exc:  # msgpack raises several unrelated types on garbage input
             raise ProtocolError(f"mensaje mal formado ({type(exc).__name__}: {exc})") from None
+
+    def _scan(self, data: bytes | memoryview, start: int, stop: int, level: int) -> None:
+        """Walks the one item in ``data[start:stop]`` without building it, checking every bound.
+
+        ``level``: the lists, maps and tuples around this item (it is a tuple's payload).
+        msgpack builds lists and maps front to back and only then calls any hook, so bounds
+        checked in hooks come after the memory is spent (a list of a million short strings per
+        level, nested, is gigabytes before the innermost one ends): hence this walk, in which
+        every element costs a few bytecodes and nothing is allocated.
+        """
+        sizes, limit = _SIZES, self._max_elements
+        elements = self._elements
+        next_clock = elements + 65536
+        stack = [1]  # items left in each open container; negative: a map's keys and values
+        i = start
+        while stack:
+            left = stack[-1]
+            if left > 0:
+                # Runs of scalars, the bulk of any long list, in a tight loop.
+                size = sizes[data[i]]
+                while size:
+                    i += size
+                    left -= 1
+                    if not left:
+                        break
+                    size = sizes[data[i]]
+                if not left:
+                    stack.pop()
+                    continue
+                stack[-1] = left - 1
+                byte = data[i]
+            elif left < 0:
+                stack[-1] = left + 1
+                byte = data[i]
+                if not left & 1:  # a map's items alternate key, value, starting at -2n
+                    self._check_key(data, i, byte)
+                size = sizes[byte]
+                if size:
+                    i += size
+                    continue
+            else:
+                stack.pop()
+                continue
+            if 0x90 <= byte <= 0x9f:
+                count, i = byte & 0x0f, i + 1
+            elif 0x80 <= byte <= 0x8f:
+                count, i = -(byte & 0x0f), i + 1
+            elif byte == 0xdc or byte == 0xde:
+                count, i = _U16.unpack_from(data, i + 1)[0], i + 3
+                count = count if byte == 0xdc else -count
+            elif byte == 0xdd or byte == 0xdf:
+                count, i = _U32.unpack_from(data, i + 1)[0], i + 5
+                count = count if byte == 0xdd else -count
+            elif byte in _LENGTHS:  # str and bytes longer than a fixstr: copied into an object
+                header = _LENGTHS[byte]
+                length = header.unpack_from(data, i + 1)[0]
+                self._copy(length)
+                i += 1 + header.size + length
+                continue
+            else:
+                elements += 1
+                if elements > limit:
+                    raise self._too_many()
+                self._elements = elements
+                i = self._scan_ext(data, i, byte, level + len(stack) - 1)
+                elements = self._elements
+                continue
+            # A list (count >= 0) or a map (-count entries) starts.
+            if len(stack) + level > MAX_DEPTH:
+                raise ProtocolError(f"anidamiento mayor que {MAX_DEPTH} niveles")
+            if -count > MAX_MAP_KEYS:
+                raise ProtocolError(f"un diccionario de {-count} claves; el máximo es "
+                                    f"{MAX_MAP_KEYS}")
+            elements += abs(count)
+            if elements > limit:
+                raise self._too_many()
+            if elements >= next_clock:
+                next_clock = elements + 65536
+                self._check_clock()
+            stack.append(count if count >= 0 else 2 * count)
+        if i != stop:
+            raise ProtocolError("mensaje mal formado: " + (
+                "sobran bytes al final del documento" if i < stop else
+                "el documento termina antes de tiempo"))
+        self._elements = elements
+
+    def _scan_ext(self, data: bytes | memoryview, i: int, byte: int, level: int) -> int:
+        """Checks the extension value at ``data[i]`` (nested documents too); returns its end."""
+        if byte in _EXT_HEADERS:
+            length, skip = _EXT_HEADERS[byte]
+        elif byte == 0xc7:
+            length, skip = data[i + 1], 2
+        elif byte == 0xc8:
+            length, skip = _U16.unpack_from(data, i + 1)[0], 3
+        elif byte == 0xc9:
+            length, skip = _U32.unpack_from(data, i + 1)[0], 5
+        else:
+            raise ProtocolError(f"mensaje mal formado: tipo msgpack 0x{byte:02x} inválido")
+        code = data[i + skip]
+        start = i + skip + 1
+        end = start + length
+        if not NDARRAY <= code <= OOBARRAY:  # msgpack's own (-1, timestamps) included
+            raise ProtocolError(f"tipo de extensión desconocido: {code - 256 if code > 127 else code}")
+        if end > len(data):
+            raise ProtocolError("mensaje mal formado: el documento termina antes de tiempo")
+        self._copy(length)  # msgpack hands every payload over as a copy, nested ones included
+        if code in _NESTED_EXTS:
+            if not length or data[start] not in _ARRAY_TYPES:
+                raise ProtocolError(f"extensión {code} mal formada: se esperaba una lista")
+            self._scan(data, start, end, level)
+        return end
+
+    def _check_key(self, data: bytes | memoryview, i: int, byte: int) -> None:
+        if byte in _KEY_TYPES:
+            return
+        if byte in _INT64:
+            key = _INT64[byte].unpack_from(data, i + 1)[0]
+            if -MAX_INT_KEY < key < MAX_INT_KEY:
+                return
+            raise ProtocolError(f"clave entera {key} en un diccionario; el máximo es "
+                                f"{MAX_INT_KEY} en valor absoluto")
+        raise ProtocolError(f"clave de tipo {_type_name(byte)} en un diccionario; solo se "
+                            "admiten str e int")
+
+    def _copy(self, length: int) -> None:
+        self._copied += length
+        if self._copied > self._copy_limit:
+            raise ProtocolError(f"decodificar el mensaje copiaría más de {self._copy_limit} bytes "
+                                "(textos, bytes y extensiones; los arrays grandes van fuera de "
+                                "banda)")
+
+    def _too_many(self) -> ProtocolError:
+        return ProtocolError(f"el mensaje tiene más de {self._max_elements} elementos (ítems de "
+                             "listas, entradas de diccionarios y valores de extensión)")
+
+    def _check_clock(self) -> None:
+        if time.thread_time() > self._deadline:
+            raise ProtocolError(f"decodificar el mensaje llevó más de {self._max_seconds:g} s de "
+                                "CPU")
 
     def _out_of_band(self, header: bytes) -> np.ndarray:
         if self._region is None:
@@ -277,7 +540,8 @@ class Decoder:
                               offset=start) if nbytes else np.empty(0, dtype=dtype)
         return array.reshape(shape, order="F" if fortran else "C")
 
-    def _ext(self, code: int, data: bytes, depth: int) -> Any:
+    def _ext(self, code: int, data: bytes) -> Any:
+        self._check_clock()
         if code == NDARRAY:
             return _array_from(data)
         if code == OOBARRAY:
@@ -288,12 +552,12 @@ class Decoder:
                 raise ProtocolError("escalar de numpy con dimensiones")
             return array[()]
         if code == TUPLE:
-            items = self._decode(data, depth + 1)
+            items = self._build(data)
             if type(items) is not list:
                 raise ProtocolError("tupla mal formada")
             return tuple(items)
         if code == REF:
-            fields = self._decode(data, depth + 1)
+            fields = self._build(data)
             if not (type(fields) is list and len(fields) == 2 and type(fields[0]) is int
                     and type(fields[1]) is str):
                 raise ProtocolError("referencia mal formada")
@@ -301,11 +565,13 @@ class Decoder:
                 raise ProtocolError("referencias no permitidas en este mensaje")
             return self._on_ref(Ref(fields[0], fields[1][:200]))
         if code == TENSOR:
-            fields = self._decode(data, depth + 1)
-            if not (type(fields) is list and len(fields) == 4 and type(fields[0]) is np.ndarray):
+            fields = self._build(data)
+            if not (type(fields) is list and len(fields) == 4 and type(fields[0]) is np.ndarray
+                    and type(fields[1]) is str and type(fields[2]) is str
+                    and type(fields[3]) is bool):
                 raise ProtocolError("tensor mal formado")
             array, dtype, device, requires_grad = fields
-            return _make_tensor(array, str(dtype), str(device), bool(requires_grad))
+            return _make_tensor(array, dtype, device, requires_grad)
         raise ProtocolError(f"tipo de extensión desconocido: {code}")
 
 

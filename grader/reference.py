@@ -64,7 +64,7 @@ class RecordingReference:
                 raise ConfigError(f"la comprobación pública usa reference.{name}, cuyo resultado "
                                   f"no es un dato que se pueda guardar ({exc})") from None
             # A copy as it is now: the check may later change the result in place.
-            self.recorded[key] = protocol.Decoder().decode(encoded)
+            self.recorded[key] = protocol.Decoder.unbounded().decode(encoded)
             return result
 
         return record
@@ -102,7 +102,7 @@ class CachingReference:
                 return target(*args, **kwargs)
             if key in self._cache:
                 self.hits += 1
-                return protocol.Decoder().decode(self._cache[key])
+                return protocol.Decoder.unbounded().decode(self._cache[key])
             self.misses += 1
             result = target(*args, **kwargs)
             try:
@@ -112,7 +112,7 @@ class CachingReference:
             if self._size + len(encoded) <= self._max_bytes:
                 self._cache[key] = encoded
                 self._size += len(encoded)
-            return protocol.Decoder().decode(encoded)
+            return protocol.Decoder.unbounded().decode(encoded)
 
         return cached
 
@@ -122,7 +122,7 @@ class ReplayReference:
 
     def __init__(self, path: Path) -> None:
         try:
-            data = protocol.Decoder().decode(path.read_bytes())
+            data = protocol.Decoder.unbounded().decode(path.read_bytes())
         except (OSError, protocol.ProtocolError) as exc:
             raise ConfigError(f"no se pueden leer los valores esperados {path}: {exc}") from None
         if type(data) is not dict:
@@ -141,6 +141,6 @@ class ReplayReference:
                                   f"argumentos en {self._path} (¿se modificaron las "
                                   "comprobaciones públicas?)")
             # A fresh copy each time: a check may modify what it gets.
-            return protocol.Decoder().decode(protocol.Encoder().encode(self._expected[key]))
+            return protocol.Decoder.unbounded().decode(protocol.Encoder().encode(self._expected[key]))
 
         return replay

@@ -6,6 +6,12 @@ data comes back as copies, anything else as another ``RemoteObject``. When a cal
 worker dies, or it sends something not allowed, the worker is killed, the call raises the matching
 ``WorkerError`` and the next request starts a fresh worker (remote objects of the dead worker then
 refuse to be used, with a clear message).
+
+A reply is the worker's word, and the worker runs student code: whatever it holds, a reply that is
+not what was asked for is that worker's ``ProtocolError`` (status PROTOCOL), never an exception
+of the grader's own (issue 15). What the student wrote (exception names, messages, tracebacks,
+output, class names) is cleaned of terminal controls and capped here, so every result and report
+built from it gets safe text.
 """
 
 from __future__ import annotations
@@ -29,8 +35,11 @@ from .errors import (
     WorkerTimeout,
 )
 from .sandbox.base import Backend, Channel, Limits
+from .text import MESSAGE_CAP, TRACEBACK_CAP, TYPE_NAME_CAP, clean
 
 _OUTPUT_CAP = 16384
+#: What a worker may say about itself (``hello``, ``seed``): entries, key and text lengths.
+_ENVIRONMENT_CAP, _ENVIRONMENT_KEY_CAP, _ENVIRONMENT_TEXT_CAP = 32, 64, 200
 _CRASH_TYPES = {"SystemExit": "llamó a sys.exit", "KeyboardInterrupt": "lanzó KeyboardInterrupt"}
 
 
@@ -42,7 +51,7 @@ class RemoteObject:
     def __init__(self, session: Session, ref: protocol.Ref) -> None:
         object.__setattr__(self, "_session", session)
         object.__setattr__(self, "_id", ref.id)
-        object.__setattr__(self, "_type_name", ref.type_name)
+        object.__setattr__(self, "_type_name", clean(ref.type_name, TYPE_NAME_CAP))
         object.__setattr__(self, "_generation", session.generation)
 
     def _ref(self) -> protocol.Ref:
@@ -82,9 +91,13 @@ class RemoteObject:
 
 
 def apply_in_place(original: Any, new: Any) -> None:
-    """Makes ``original`` look like ``new`` without replacing it, as a local call would have."""
+    """Makes ``original`` look like ``new`` without replacing it, as a local call would have.
+
+    A change the original cannot take (another shape or dtype, a read-only array) is left out:
+    a local call could not have made it either.
+    """
     if type(original) is np.ndarray and type(new) is np.ndarray:
-        if original.shape == new.shape and original.dtype == new.dtype:
+        if _fits(original, new):
             np.copyto(original, new)
         return
     if type(original) is dict and type(new) is dict:
@@ -92,14 +105,41 @@ def apply_in_place(original: Any, new: Any) -> None:
             del original[key]
         for key, value in new.items():
             old = original.get(key)
-            if type(old) is np.ndarray and type(value) is np.ndarray and (
-                    old.shape == value.shape and old.dtype == value.dtype):
+            if type(old) is np.ndarray and type(value) is np.ndarray and _fits(old, value):
                 np.copyto(old, value)
             else:
                 original[key] = value
         return
     if type(original) is list and type(new) is list:
         original[:] = new
+
+
+def _fits(original: np.ndarray, new: np.ndarray) -> bool:
+    return original.shape == new.shape and original.dtype == new.dtype and (
+        original.flags.writeable)
+
+
+def _environment(info: Any) -> dict[str, Any]:
+    """The worker's description of itself (versions, device), as the few short values it is."""
+    if type(info) is not dict:
+        return {}
+    kept: dict[str, Any] = {}
+    for key, value in info.items():
+        if len(kept) == _ENVIRONMENT_CAP:
+            break
+        if type(value) is str:
+            value = clean(value, _ENVIRONMENT_TEXT_CAP)
+        elif type(value) not in (int, bool):
+            continue
+        kept[clean(str(key), _ENVIRONMENT_KEY_CAP)] = value
+    return kept
+
+
+def _mutation_index(key: str) -> int | None:
+    """The position of the argument a mutation names (``"0"``, ``"1"``), or ``None`` for a
+    keyword. ``str.isdigit`` is true for '²' and '٣', which ``int`` refuses (issue 15); and
+    ``int`` refuses more than 4300 digits."""
+    return int(key) if key.isascii() and key.isdigit() and len(key) < 10 else None
 
 
 class Session:
@@ -175,9 +215,10 @@ class Session:
         """Resets the worker's random state (and TF32) so a check never depends on earlier ones."""
         self.module()
         info = self.request("seed", seed=seed, torch=self.uses_torch)
-        if type(info) is dict:
-            self.environment.update({str(k): v for k, v in info.items()
-                                     if type(v) in (str, int, bool)})
+        for key, value in _environment(info).items():
+            # Each check's seed reply could name new keys: the environment stays bounded.
+            if key in self.environment or len(self.environment) < 2 * _ENVIRONMENT_CAP:
+                self.environment[key] = value
         if self.uses_torch and self._wants_gpu() and self.environment.get("cuda_available") is not True:
             # Grading silently on the CPU would change timings and numerics: stop instead.
             raise SandboxUnavailable(f"se pidió GPU ({self.backend.describe().get('gpus')}) pero "
@@ -237,8 +278,7 @@ class Session:
             # and must not turn into a grade.
             raise SandboxUnavailable(f"el worker no pudo arrancar ({problem}); revisá la "
                                      "instalación y los límites [limits] del curso")
-        if type(hello) is dict:
-            self.environment = {str(k): v for k, v in hello.items() if type(v) in (str, int)}
+        self.environment = {k: v for k, v in _environment(hello).items() if type(v) is not bool}
 
     def close(self, *, grace_s: float = 0.05) -> str:
         """Kills the worker if it runs; returns how it ended. ``grace_s``: how long a worker
@@ -254,7 +294,9 @@ class Session:
             error, message = WorkerMemory, ("el código del estudiante se quedó sin memoria "
                                             f"(límite {self.limits.memory_mb} MiB): {{ending}}")
         self.restarts += 1
-        return error(message.format(ending=ending))
+        # Not str.format: the message may quote the student's text, and a '{x}' in it raised
+        # KeyError inside the grader.
+        return error(message.replace("{ending}", ending))
 
     # --- requests ----------------------------------------------------------------------------
 
@@ -266,9 +308,21 @@ class Session:
     def call(self, target: RemoteObject, args: list[Any], kwargs: dict[str, Any]) -> Any:
         """Calls a remote callable; in-place changes to arguments are copied back into them."""
         value, mutations = self._request("call", target=target, args=args, kwargs=kwargs)
-        for key, new in mutations.items():
-            original = args[int(key)] if key.isdigit() and int(key) < len(args) else kwargs.get(key)
-            apply_in_place(original, new)
+        try:
+            for key, new in mutations.items():
+                index = _mutation_index(key)
+                if index is not None and index < len(args):
+                    apply_in_place(args[index], new)
+                elif key in kwargs:
+                    apply_in_place(kwargs[key], new)
+                else:  # the worker reports changes to the arguments it got, and to nothing else
+                    raise self._fail(ProtocolError, "respuesta inválida del worker: una mutación "
+                                     f"de {clean(key[:40])!r}, que no es un argumento de la llamada")
+        except WorkerError:
+            raise
+        except Exception as exc:  # what the worker sent broke the copy: the worker's fault
+            raise self._fail(ProtocolError, "respuesta inválida del worker: mutaciones que no se "
+                             f"pueden aplicar ({type(exc).__name__})") from None
         return value
 
     def request(self, op: str, **fields: Any) -> Any:
@@ -318,8 +372,16 @@ class Session:
             reply = self._decoder.decode_frame(frame)
         except ProtocolError as exc:
             raise self._fail(ProtocolError, f"respuesta inválida del worker: {exc}") from None
-        self._account(op, reply, time.perf_counter() - sent)
-        return self._unpack(reply, request_id)
+        try:
+            self._account(op, reply, time.perf_counter() - sent)
+            return self._unpack(reply, request_id)
+        except (WorkerError, StudentError):
+            raise
+        except Exception as exc:
+            # The checks below are meant to leave nothing to this; should a reply still break
+            # them, it is the worker's PROTOCOL, never "error interno del calificador" (issue 15).
+            raise self._fail(ProtocolError, "respuesta inválida del worker: "
+                             f"{type(exc).__name__}") from None
 
     def _account(self, op: str, reply: Any, round_trip_s: float) -> None:
         """Statistics for the benchmark: the time spent moving data rather than running code.
@@ -345,8 +407,8 @@ class Session:
         return self.limits.max_message_mb * 1024 * 1024
 
     def _unpack(self, reply: Any, request_id: int) -> tuple[Any, dict[str, Any]]:
-        if not (type(reply) is dict and reply.get("id") == request_id
-                and type(reply.get("ok")) is bool):
+        if not (type(reply) is dict and type(reply.get("id")) is int
+                and reply["id"] == request_id and type(reply.get("ok")) is bool):
             raise self._fail(ProtocolError, "respuesta inválida del worker: no responde a la "
                              "llamada hecha")
         for stream in ("stdout", "stderr"):
@@ -355,6 +417,10 @@ class Session:
                 self._keep_output(text)
         if reply["ok"]:
             bindings = reply.get("bindings")
+            if bindings is not None and type(bindings) is not int:
+                # worker.py sends an int (a hash); an array here made '!=' below ambiguous.
+                raise self._fail(ProtocolError, "respuesta inválida del worker: bindings de tipo "
+                                 f"{type(bindings).__name__}")
             if bindings != self._bindings:
                 self._attributes.clear()
                 self._bindings = bindings
@@ -368,22 +434,24 @@ class Session:
         if not (type(error) is dict and all(type(error.get(k)) is str
                                             for k in ("type", "message", "traceback"))):
             raise self._fail(ProtocolError, "respuesta inválida del worker: error mal formado")
-        kind, message = error["type"], error["message"]
+        kind = clean(error["type"], TYPE_NAME_CAP)
+        message = clean(error["message"], MESSAGE_CAP)
         if kind == "MemoryError":
             raise self._fail(WorkerMemory, "el código del estudiante se quedó sin memoria "
                              f"(límite {self.limits.memory_mb} MiB): {message}")
         if kind in _CRASH_TYPES:
-            raise self._fail(WorkerCrash, f"el código del estudiante {_CRASH_TYPES[kind]}"
-                             f"({message})")
-        raise StudentError(kind, message, error["traceback"])
+            detail = f" ({message})" if message else ""
+            raise self._fail(WorkerCrash, f"el código del estudiante {_CRASH_TYPES[kind]}{detail}")
+        raise StudentError(kind, message, clean(error["traceback"], TRACEBACK_CAP))
 
     # --- captured output ---------------------------------------------------------------------
 
     def _keep_output(self, text: str) -> None:
         room = _OUTPUT_CAP - self._output_size
         if room > 0:
-            self._output.append(text[:room])
-            self._output_size += min(room, len(text))
+            text = clean(text[:room])
+            self._output.append(text)
+            self._output_size += len(text)
 
     def take_output(self) -> str:
         """Student output captured since the last call to this method (capped)."""

@@ -17,6 +17,9 @@ builds it from the check's inputs). The function name stays: the course writes i
 description of what is checked (``test_conv_backward_matches_finite_differences``). A hidden
 check's message is cut at ``MAX_HIDDEN_MESSAGE`` characters: when student code raises, the message
 is the student's own text, which could otherwise carry the hidden inputs out in bulk.
+
+Student text is cleaned of terminal controls (``grader.text.clean``) in what these helpers return
+and in every Markdown primitive, whatever grader version wrote the result.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from .results import CheckResult, ExerciseScore, Status, SubmissionResult
+from .text import clean
 
 STATUS_TEXT = {
     Status.PASS: "ok",
@@ -49,13 +53,13 @@ _PARAMETRIZATION = re.compile(r"\[.*\]$", re.DOTALL)
 
 def check_name(check: CheckResult) -> str:
     """The name shown for a check: a hidden check loses its parametrization id."""
-    name = check.id.split("::", 1)[-1]
+    name = clean(check.id.split("::", 1)[-1])
     return _PARAMETRIZATION.sub("", name) if check.visibility != "public" else name
 
 
 def shown_message(check: CheckResult) -> str:
     """The message shown for ``check``; a hidden check's is capped."""
-    message = check.message.strip() or "sin mensaje"
+    message = clean(check.message).strip() or "sin mensaje"
     if check.visibility != "public" and len(message) > MAX_HIDDEN_MESSAGE:
         return message[:MAX_HIDDEN_MESSAGE].rstrip() + " … (mensaje recortado)"
     return message
@@ -65,7 +69,7 @@ def shown_output(check: CheckResult) -> str:
     """What the student's code printed during ``check``, as shown: public checks only, capped."""
     if check.visibility != "public" or not check.output.strip():
         return ""
-    lines = check.output.rstrip().splitlines()
+    lines = clean(check.output).rstrip().splitlines()
     if len(lines) > MAX_OUTPUT_LINES:
         lines = [*lines[:MAX_OUTPUT_LINES], f"… ({len(lines) - MAX_OUTPUT_LINES} líneas más)"]
     return "\n".join(lines)
@@ -155,12 +159,12 @@ def md_text(text: str) -> str:
 
     An underscore inside a word (``linear_backward``) needs no escape in CommonMark.
     """
-    return _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), " ".join(text.split()))
+    return _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), " ".join(clean(text).split()))
 
 
 def md_code(text: str) -> str:
     """``text`` as an inline code span, whatever backticks it holds."""
-    flat = " ".join(text.split())
+    flat = " ".join(clean(text).split())
     ticks = "`" * (max((len(r) for r in re.findall(r"`+", flat)), default=0) + 1)
     pad = " " if flat.startswith("`") or flat.endswith("`") else ""
     return f"{ticks}{pad}{flat}{pad}{ticks}"
@@ -168,6 +172,7 @@ def md_code(text: str) -> str:
 
 def md_block(text: str, indent: str = "") -> list[str]:
     """``text`` as a fenced code block (nothing in it is interpreted), indented by ``indent``."""
+    text = clean(text)
     fence = "`" * max(3, max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
     return [f"{indent}{fence}text", *(indent + line for line in text.splitlines()), f"{indent}{fence}"]
 

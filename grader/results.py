@@ -94,6 +94,9 @@ class SubmissionResult:
     submitted_at: str = ""
     """When the student handed it in (ISO 8601 with offset, from ``grader intake``'s manifest);
     empty when unknown. Files written before this field existed load with it empty."""
+    review: list[str] = field(default_factory=list)
+    """For staff only, never in the student's feedback: what the numpy-only static check could not
+    decide (``exec``, a computed import...) and a person should look at (issue 15)."""
     schema: str = SCHEMA
 
     def to_dict(self) -> dict[str, Any]:

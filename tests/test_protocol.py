@@ -266,3 +266,154 @@ def test_decoded_arrays_do_not_share_memory_with_the_message():
     result = protocol.Decoder().decode(bytes(payload))
     result[0] = 5.0
     assert io.BytesIO(payload).getvalue() == payload
+
+
+# --- budgets (issue 15): what a message may cost the process that decodes it -------------------
+
+
+def joined_frame(value) -> bytearray:
+    """A frame as ``read_frame`` returns it, however large (``frame_of`` goes through a pipe)."""
+    return bytearray(b"".join(bytes(memoryview(p).cast("B"))
+                              for p in protocol.Encoder().encode_frame(value)))
+
+
+def test_a_message_with_more_elements_than_the_budget_is_refused():
+    payload = protocol.Encoder().encode([[1, 2], [3, 4], [5, 6], [7]])
+    assert protocol.Decoder(max_elements=11).decode(payload) == [[1, 2], [3, 4], [5, 6], [7]]
+    with pytest.raises(ProtocolError, match="el mensaje tiene más de 10 elementos"):
+        protocol.Decoder(max_elements=10).decode(payload)
+
+
+def test_the_default_budget_refuses_a_long_list_from_its_header():
+    payload = msgpack.packb([None] * (protocol.DEFAULT_MAX_ELEMENTS + 1))
+    with pytest.raises(ProtocolError, match=f"más de {protocol.DEFAULT_MAX_ELEMENTS} elementos"):
+        protocol.Decoder().decode(payload)
+
+
+def test_map_entries_and_tuple_items_count_as_elements():
+    with pytest.raises(ProtocolError, match="más de 5 elementos"):
+        protocol.Decoder(max_elements=5).decode(protocol.Encoder().encode({str(i): i for i in range(6)}))
+    with pytest.raises(ProtocolError, match="más de 5 elementos"):
+        protocol.Decoder(max_elements=5).decode(protocol.Encoder().encode([(1, 2, 3, 4, 5)]))
+
+
+def test_an_array_of_any_size_is_one_element():
+    frame = joined_frame([np.zeros(4 * 1024 * 1024), np.ones(3)])  # 32 MiB out of band
+    decoded = protocol.Decoder(max_elements=4).decode_frame(frame)
+    assert decoded[0].shape == (4 * 1024 * 1024,) and decoded[1].tolist() == [1.0, 1.0, 1.0]
+
+
+def nested_lists(levels: int) -> list:
+    value: list = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+def test_plain_lists_nested_deeper_than_the_limit_are_refused():
+    ok = protocol.Encoder().encode(nested_lists(protocol.MAX_DEPTH))
+    assert protocol.Decoder().decode(ok) == nested_lists(protocol.MAX_DEPTH)
+    with pytest.raises(ProtocolError, match=f"anidamiento mayor que {protocol.MAX_DEPTH}"):
+        protocol.Decoder().decode(protocol.Encoder().encode(nested_lists(protocol.MAX_DEPTH + 1)))
+
+
+def test_maps_and_tuples_count_as_nesting_levels_too():
+    value: object = 0
+    for level in range(protocol.MAX_DEPTH + 1):
+        value = {"a": value} if level % 3 == 0 else (value,) if level % 3 == 1 else [value]
+    with pytest.raises(ProtocolError, match="anidamiento"):
+        roundtrip(value)
+
+
+@pytest.mark.parametrize("key", [1.5, b"bytes", None, True, (1, 2), np.float64(1.0),
+                                 np.complex128(1j)])
+def test_map_keys_other_than_str_and_int_are_refused(key):
+    payload = protocol.Encoder().encode({"ok": {key: 1}})
+    with pytest.raises(ProtocolError, match=r"clave de tipo .* solo se admiten str e int"):
+        protocol.Decoder().decode(payload)
+
+
+@pytest.mark.parametrize("key", [2**53, -(2**53), 2**64 - 1, -(2**63)])
+def test_integer_keys_beyond_the_bound_are_refused(key):
+    with pytest.raises(ProtocolError, match=f"clave entera {key}"):
+        protocol.Decoder().decode(msgpack.packb({key: 1}))
+
+
+def test_integer_keys_within_the_bound_are_kept():
+    keys = [0, -1, -2, 2**53 - 1, -(2**53) + 1, 2**31]
+    assert protocol.Decoder().decode(msgpack.packb({k: k for k in keys})) == {k: k for k in keys}
+
+
+def test_a_map_with_more_keys_than_the_cap_is_refused():
+    payload = msgpack.packb({i: 0 for i in range(protocol.MAX_MAP_KEYS + 1)})
+    with pytest.raises(ProtocolError, match=f"un diccionario de {protocol.MAX_MAP_KEYS + 1} "
+                                            f"claves; el máximo es {protocol.MAX_MAP_KEYS}"):
+        protocol.Decoder().decode(payload)
+
+
+def test_ints_that_collide_in_the_hash_table_are_refused():
+    # Every multiple of 2**61 - 1 hashes to 0; these are the ones a 64-bit msgpack int holds.
+    keys = [k * (2**61 - 1) for k in range(1, 9)] + [-k * (2**61 - 1) for k in range(1, 5)]
+    assert {hash(k) for k in keys} == {0}
+    with pytest.raises(ProtocolError, match="clave entera"):
+        protocol.Decoder().decode(msgpack.packb({k: 0 for k in keys}))
+
+
+def test_a_hash_flooding_key_set_is_refused_before_any_dict_is_built():
+    # 40,000 complex keys whose hashes are all 0: building the dict took 15-43 s of trusted CPU.
+    keys = [np.complex128(complex(1000003.0 * t, -float(t))) for t in range(2, 40_002)]
+    assert {hash(k) for k in keys} == {0}
+    encode = protocol.Encoder().encode
+    # Packed pair by pair: a dict of them, built here, would itself take those seconds.
+    payload = b"\xdf" + struct.pack(">I", len(keys)) + b"".join(encode(k) + encode(0) for k in keys)
+    with pytest.raises(ProtocolError, match="clave de tipo"):
+        protocol.Decoder().decode(payload)
+
+
+def test_msgpack_timestamps_are_refused_like_any_unknown_extension():
+    # msgpack builds its own extension -1 without calling the hook: it would arrive as an object.
+    with pytest.raises(ProtocolError, match="tipo de extensión desconocido: -1"):
+        protocol.Decoder().decode(msgpack.packb([msgpack.Timestamp(1, 0)]))
+
+
+def test_decoding_past_the_time_budget_is_refused(monkeypatch):
+    ticks = iter(range(0, 1000, 10))
+    monkeypatch.setattr(protocol.time, "thread_time", lambda: next(ticks))
+    with pytest.raises(ProtocolError, match="llevó más de 5 s de CPU"):
+        protocol.Decoder(max_seconds=5).decode(protocol.Encoder().encode([(1, 2)]))
+
+
+@pytest.mark.parametrize("payload", [
+    b"\x92\x01",  # a list that ends early
+    b"\x91\xa5abc",  # a string that ends early
+    b"\x01\x02",  # two documents
+    msgpack.packb(msgpack.ExtType(protocol.TUPLE, b"\x01")),  # a tuple that is not a list
+    msgpack.packb(msgpack.ExtType(protocol.TUPLE, msgpack.packb([1]) + b"\x01")),
+])
+def test_a_document_that_does_not_parse_whole_is_refused(payload):
+    with pytest.raises(ProtocolError, match="mal formad"):
+        protocol.Decoder().decode(payload)
+
+
+def test_a_payload_nested_in_tuples_is_refused_before_msgpack_copies_it_at_each_level():
+    # msgpack hands each tuple's payload over as a copy: 20 levels around 2 MiB held 40 MiB.
+    value: object = bytes(2 * 1024 * 1024)
+    for _ in range(20):
+        value = (value,)
+    frame = joined_frame(value)
+    with pytest.raises(ProtocolError, match="copiaría más de 33554432 bytes"):
+        protocol.Decoder().decode_frame(frame)
+    assert protocol.Decoder(max_copied=64 * 1024 * 1024).decode_frame(frame) == value
+
+
+def test_a_large_inline_array_is_refused_in_a_frame_where_it_should_travel_out_of_band():
+    document = msgpack.packb([msgpack.ExtType(protocol.NDARRAY,
+                                              protocol._array_bytes(np.zeros(5 * 1024 * 1024)))])
+    with pytest.raises(ProtocolError, match="copiaría más de"):
+        protocol.Decoder().decode_frame(_forged_frame(document, b""))
+
+
+def test_self_contained_documents_keep_their_large_inline_arrays():
+    # Files of expected values (grader.reference) hold their arrays inline.
+    array = np.arange(5 * 1024 * 1024, dtype=np.float64)
+    np.testing.assert_array_equal(roundtrip((array, "x" * 40_000_000))[0], array)

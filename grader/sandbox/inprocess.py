@@ -20,6 +20,7 @@ from types import ModuleType
 from typing import Any
 
 from ..errors import ConfigError, StudentError, WorkerTimeout
+from ..text import MESSAGE_CAP, TRACEBACK_CAP, TYPE_NAME_CAP, clean
 from ..worker import reset_random_state
 from .base import Limits
 
@@ -116,7 +117,7 @@ class InprocessStudent:
     def take_output(self) -> str:
         text = self._output.getvalue()
         self._output = io.StringIO()
-        return text[:16384]
+        return clean(text, 16384)
 
     def close(self, *, grace_s: float = 0.0) -> str:
         return ""
@@ -130,5 +131,5 @@ def student_error(exc: BaseException, student_file: str | Collection[str]) -> St
     message = str(exc)
     if isinstance(exc, SyntaxError) and exc.lineno is not None:
         message = f"{exc.msg} (línea {exc.lineno})"
-    return StudentError(type(exc).__name__, message[:2000],
-                        "".join(traceback.format_list(frames[-8:]))[:4000])
+    return StudentError(clean(type(exc).__name__, TYPE_NAME_CAP), clean(message, MESSAGE_CAP),
+                        clean("".join(traceback.format_list(frames[-8:])), TRACEBACK_CAP))
