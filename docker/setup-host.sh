@@ -12,6 +12,9 @@ command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)  # renders the HTML reports in the tests
+# The kernel's system-call numbers: tests/sandbox/test_hardening.py checks the seccomp table on them.
+[ -e "/usr/include/$(uname -m)-linux-gnu/asm/unistd_64.h" ] || [ "$(uname -m)" != x86_64 ] \
+  || need+=(linux-libc-dev)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup-host: instalando ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -137,8 +137,12 @@ def worker_command(python: str, runtime: str, *, uid: int | None = None,
                    code: str = "from _graderrt.worker import main; main()") -> list[str]:
     """The worker's command line. ``uid``: the worker starts as root inside its sandbox and drops
     to this uid and gid, with no groups (and so no capabilities), before anything else runs."""
-    drop = (f"import os; os.setgroups([]); os.setresgid({uid}, {uid}, {uid}); "
-            f"os.setresuid({uid}, {uid}, {uid}); ") if uid is not None else ""
+    # Changing uid makes the process non-dumpable: its own /proc/self files would turn root's and
+    # unreadable to it, unlike any ordinary process; PR_SET_DUMPABLE (4) puts that back
+    # (RLIMIT_CORE is 0, and ptrace is denied by the seccomp filter).
+    drop = (f"import os, ctypes; os.setgroups([]); os.setresgid({uid}, {uid}, {uid}); "
+            f"os.setresuid({uid}, {uid}, {uid}); ctypes.CDLL(None).prctl(4, 1, 0, 0, 0); "
+            "del ctypes; ") if uid is not None else ""
     return [python, "-I", "-B", "-c", f"{drop}import sys; sys.path.insert(0, {runtime!r}); {code}"]
 
 

@@ -73,7 +73,8 @@ def test_keyrings_and_ptrace_are_refused(probes):
 
 
 def test_everyday_work_still_runs_under_the_filter(probes):
-    assert probes.everyday_work() == {"thread": True, "fork": 7, "child": 3, "tmp": 1}
+    assert probes.everyday_work() == {"thread": True, "fork": 7, "child": 3, "tmp": 1,
+                                     "proc": True}
 
 
 def test_a_slot_exhausting_inotify_leaves_other_slots_and_root_their_own():
