@@ -28,7 +28,7 @@ CHECKS = {
     "hidden::test_accuracy": "classify",
 }
 KINDS = ("faking results", "subverting comparisons", "stealing", "exhausting", "escaping the archive",
-         "between students", "overfitting")
+         "between students", "overfitting", "escaping to the host", "dodging a rule")
 BLOCKED, SUCCEEDS, NOT_RUN, NOT_APPLICABLE = "blocked", "succeeds", "not run", "n/a"
 
 # The grader's reasons, in its own words (messages are Spanish).
@@ -211,6 +211,26 @@ ATTACKS = [
            evidence=r"ATTACK (left|cannot write) /tmp", ordered=True),
     Attack("between_2_finds_data", "between students", {"public::test_relu": WRONG}, NOT_APPLICABLE,
            evidence=r"LEFTOVER-NONE", forbidden=r"LEFTOVER-FOUND", ordered=True),
+    # --- escaping to the host (issue 15) ------------------------------------------------------
+    Attack("writes_proc_sys", "escaping to the host", {"public::test_relu": WRONG}, NOT_RUN,
+           evidence=r"SYSCTL kernel/core_pattern: \w+ (13|30)[\s\S]*HOSTUID=[1-9]\d*",
+           forbidden=r"SYSCTL-WRITABLE|HOSTUID=0\b"),
+    Attack("nests_user_namespace", "escaping to the host", {"public::test_relu": WRONG}, NOT_RUN,
+           evidence=r"NS unshare=EPERM\nNS clone=EPERM\nNS mount=EPERM\nNS keyctl=EPERM\n"
+                    r"NS ptrace=EPERM", forbidden=r"=OK"),
+    Attack("exhausts_inotify", "exhausting", {"public::test_relu": WRONG}, NOT_RUN,
+           evidence=r"INOTIFY held=\d+ uid=[1-9]\d*", forbidden=r"uid=0\b"),
+    Attack("floods_hash_keys", "exhausting", {"public::test_relu": PROTOCOL}, NOT_APPLICABLE),
+    Attack("huge_exception_name", "exhausting",
+           {"public::test_relu": {"ERROR": r"el código lanzó A{20}"}}, BLOCKED),
+    Attack("forges_malformed_reply", "subverting comparisons",
+           {"public::test_relu": PROTOCOL, **_all("mse", PROTOCOL)}, NOT_APPLICABLE),
+    Attack("terminal_escapes", "stealing",
+           {"public::test_relu": {"ERROR": r"el código lanzó ValueError: ATTACK escapes raised"}},
+           BLOCKED, evidence=r"ATTACK escapes printed", forbidden=r"[\x00-\x08\x0b-\x1f\x7f-\x9f]"),
+    # --- dodging a rule (issue 15) ---------------------------------------------------------------
+    Attack("computed_import", "dodging a rule", _all("linear", {"FAIL": r"solo con numpy"}),
+           BLOCKED),
     # --- overfitting ---------------------------------------------------------------------------
     Attack("hardcodes_public_answers", "overfitting",
            {"hidden::test_linear_hidden": WRONG, "hidden::test_mse_hidden": WRONG,

@@ -11,6 +11,7 @@ tests below only read those results. The attacks and their verdicts: ``attack_ta
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pytest
 from attack_table import ATTACKS, Attack
@@ -112,3 +113,24 @@ def test_a_regrade_gives_the_same_grade(run: Run):
     assert again["score"] == first["score"]
     assert [(c["id"], c["status"]) for c in again["checks"]] == [
         (c["id"], c["status"]) for c in first["checks"]]
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def test_no_control_character_reaches_results_feedback_logs_or_the_terminal(run: Run):
+    # Terminal escapes printed or raised by student code (issue 15: OSC 52, OSC 8, cursor moves).
+    for batch in (run.main, run.ordered):
+        for path in batch.files():
+            text = path.read_text(errors="replace")
+            found = _CONTROL.search(text)
+            assert found is None, f"{path}: {text[max(0, found.start() - 200):][:400]!r}"
+        assert _CONTROL.search(batch.stdout + batch.stderr) is None
+
+
+def test_student_strings_are_capped_in_every_file(run: Run):
+    # A 3 MB exception class name once grew into ~264 MB of result files (issue 15).
+    files = [p for p in run.main.files() if p.stem == "huge_exception_name"]
+    assert files
+    for path in files:
+        assert path.stat().st_size < 200_000, (path, path.stat().st_size)
