@@ -36,7 +36,7 @@ import time
 import msgpack
 import numpy as np
 
-from grader import protocol
+from grader.runtime import protocol
 
 TARGET = 256 * 1024 * 1024 - 4096  # just under the default max_message_mb
 SCENARIOS = ("lists", "dicts", "deep", "tuples", "texts", "arrays", "array")

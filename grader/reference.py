@@ -17,8 +17,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from . import protocol
 from .errors import ConfigError, GraderError
+from .runtime import protocol
 
 EXPECTED_FILE = "expected.msgpack"
 

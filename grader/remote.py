@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 
-from . import protocol
 from .errors import (
     ConfigError,
     ProtocolError,
@@ -34,6 +33,7 @@ from .errors import (
     WorkerMemory,
     WorkerTimeout,
 )
+from .runtime import protocol
 from .sandbox.base import Backend, Channel, Limits
 from .text import MESSAGE_CAP, TRACEBACK_CAP, TYPE_NAME_CAP, clean
 

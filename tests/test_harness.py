@@ -52,8 +52,8 @@ def test_a_bug_in_the_grader_stops_grading_instead_of_failing_the_student(mini_c
                                                                           monkeypatch):
     import pytest
 
-    from grader import protocol
     from grader.errors import GraderError
+    from grader.runtime import protocol
 
     monkeypatch.chdir(mini_course)
     # Any grader function called wrongly: a TypeError raised inside the grader's own code.

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from grader import protocol
 from grader.errors import ProtocolError
+from grader.runtime import protocol
 
 
 def roundtrip(value):

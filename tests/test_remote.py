@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader import protocol
 from grader.check import check_file
 from grader.errors import ProtocolError, StudentError, WorkerMemory
 from grader.remote import Session
+from grader.runtime import protocol
 from grader.sandbox.base import Backend, Limits
 from grader.sandbox.subprocess import SubprocessBackend
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .. import protocol
 from ..errors import ConfigError, SandboxUnavailable
+from ..runtime import protocol
 
-_RUNTIME_FILES = ("errors.py", "protocol.py", "worker.py")
-_PACKAGE_DIR = Path(__file__).resolve().parent.parent
+_RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
+"""``grader/runtime/``: the only grader code a sandbox sees, copied whole."""
 
 #: Host uid of job slot 0's sandboxed workers when the grader runs as root; slot k gets
 #: ``SANDBOX_UID_BASE + k``. No account should own these ids (override:
@@ -112,10 +112,9 @@ class Limits:
 
 
 def runtime_sources() -> dict[str, bytes]:
-    """The files of the worker's runtime package ``_graderrt``: the only grader code a sandbox
-    sees (and what a sandbox image must have been built from)."""
-    return {"__init__.py": b"", **{name: (_PACKAGE_DIR / name).read_bytes()
-                                   for name in _RUNTIME_FILES}}
+    """The files of the worker's runtime package ``_graderrt``: every module of
+    ``grader/runtime/`` and nothing else (what a sandbox image must have been built from)."""
+    return {path.name: path.read_bytes() for path in sorted(_RUNTIME_DIR.glob("*.py"))}
 
 
 def runtime_dir() -> Path:

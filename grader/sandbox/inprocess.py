@@ -20,8 +20,8 @@ from types import ModuleType
 from typing import Any
 
 from ..errors import ConfigError, StudentError, WorkerTimeout
+from ..runtime.worker import reset_random_state
 from ..text import MESSAGE_CAP, TRACEBACK_CAP, TYPE_NAME_CAP, clean
-from ..worker import reset_random_state
 from .base import Limits
 
 
