@@ -49,7 +49,8 @@ def imported(tree: ast.Module, name: str, is_package: bool, modules: set[str], *
         for target in targets:
             while target and target not in modules:
                 target = target.rpartition(".")[0]
-            if target and target != name:
+            # A submodule always imports its parent packages first: that is no cycle.
+            if target and target != name and not name.startswith(target + "."):
                 found.add(target)
     return found
 

@@ -41,7 +41,6 @@ from typing import Any
 from . import __version__, results
 from .errors import ClusterUnavailable, GraderError, UsageError
 from .grading import (
-    NO_ISOLATION,
     BatchEvent,
     BatchJob,
     child_request,
@@ -100,7 +99,7 @@ def check_worker(backend: str, gpus: str, image: str | None) -> dict[str, Any]:
 
             remove_leftovers()
         if backend == "subprocess":
-            from .sandbox.subprocess import bwrap_path
+            from .sandbox.subprocess import NO_ISOLATION, bwrap_path
 
             info["warning"] = NO_ISOLATION if bwrap_path() is None else ""
     except GraderError as exc:

@@ -40,8 +40,6 @@ from .submissions import Submission, discover, prepared_source, safe_name
 from .warm import WarmChild, serve
 
 BACKENDS = ("subprocess", "docker", "inprocess")
-NO_ISOLATION = ("bubblewrap no está instalado: el código de los estudiantes corre SIN aislamiento "
-                "(solo límites de recursos). Instalá 'bubblewrap' para calificar de verdad.")
 
 
 def make_backend(name: str, *, gpus: str = "none", image: str | None = None,
@@ -272,7 +270,7 @@ def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: in
 
             remove_leftovers()  # stopped containers of an earlier batch that was killed
         if backend == "subprocess":
-            from .sandbox.subprocess import NoIsolationWarning, bwrap_path
+            from .sandbox.subprocess import NO_ISOLATION, NoIsolationWarning, bwrap_path
 
             if bwrap_path() is None:
                 # The workers warn too, but in their own processes: say it here, where people look.

@@ -63,6 +63,10 @@ _SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/e
 _PASSTHROUGH = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
+NO_ISOLATION = ("bubblewrap no está instalado: el código de los estudiantes corre SIN aislamiento "
+                "(solo límites de recursos). Instalá 'bubblewrap' para calificar de verdad.")
+
+
 class NoIsolationWarning(UserWarning):
     """Grading runs student code without bubblewrap isolation."""
 
@@ -222,8 +226,6 @@ class SubprocessBackend(Backend):
                                "(Debian/Ubuntu: apt-get install bubblewrap)")
         self.isolated = self._bwrap is not None
         if isolation == "auto" and not self.isolated:
-            from ..grading import NO_ISOLATION
-
             warnings.warn(NO_ISOLATION, NoIsolationWarning, stacklevel=2)
         self._runtime = runtime_dir()
         self.uid: int | None = None
