@@ -2,17 +2,13 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
 from grader import datasets
 from grader.errors import ConfigError
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def test_digits_are_load_digits_exactly():
@@ -36,14 +32,6 @@ def test_digits_do_not_import_sklearn():
             "print('sklearn' in sys.modules, 'scipy' in sys.modules)")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.split() == ["False", "False"]
-
-
-def test_tp1_stored_split_is_train_test_split():
-    _, y = load_digits(return_X_y=True)
-    train, test = train_test_split(np.arange(len(y)), test_size=0.2, stratify=y, random_state=0)
-    with np.load(REPO / "assignments" / "tp1" / "hidden" / "digits_split.npz") as split:
-        np.testing.assert_array_equal(split["train"], train)
-        np.testing.assert_array_equal(split["test"], test)
 
 
 def test_missing_sklearn_says_what_to_install(monkeypatch):

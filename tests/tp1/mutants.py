@@ -2,9 +2,16 @@
 """TP1 mutants: a correct solution (passes_all.py) with one realistic bug each.
 
 Each entry: the bug in Spanish (the docstring of the generated file), exact find-and-replace
-edits applied to ``tests/fixtures/tp1/passes_all.py``, and the exercises that must lose points:
-the bug's own, plus the student's MLP, train or xor when the student's own code calls the buggy
-function. Every other exercise must keep its full points.
+edits applied to ``tests/fixtures/tp1/passes_all.py``, the exercises that must lose points, and
+those it may lose on some students' inputs. Every other exercise must keep its full points.
+
+``loses`` is the bug's own exercise plus the student's MLP, train or xor when the student's own
+code calls the buggy function. ``train``'s update-rule checks give the student's model a synthetic
+loss, so a bug in a layer or in ``MLP.loss`` never fails them; a bug in an optimizer, which the
+student's ``train`` calls, does. ``train``'s learning checks (digits, history, the public nonlinear
+problem) train the student's MLP with its own loss: a bug there that breaks learning loses
+``train`` too. ``may_lose`` names the exercises whose loss depends on the student's inputs (the
+digits split is drawn per student): the figures next to each say how often, over calibration draws.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ class Mutant(NamedTuple):
     bug: str
     edits: list[tuple[str, str]]
     loses: list[str]
+    may_lose: tuple[str, ...] = ()
 
 
 MUTANTS: dict[str, Mutant] = {
@@ -32,6 +40,7 @@ MUTANTS: dict[str, Mutant] = {
             ('    dW = x.T @ dout\n',
              '    dW = dout.T @ x\n'),
         ],
+        # train: W2's gradient has the wrong shape, so the learning checks crash.
         ['linear', 'mlp', 'train', 'xor']),
     'fails_linear_float32': Mutant(
         'linear_forward pasa todo a float32.',
@@ -174,6 +183,27 @@ MUTANTS: dict[str, Mutant] = {
              '            h, act_cache = act_forward(h)\n'),
             ('            if i < self.num_layers:\n                dh = act_backward(dh, act_cache)\n',
              '            dh = act_backward(dh, act_cache)\n'),
+        ],
+        # Trained through a ReLU on the scores, the weights score below 93% on digits with the
+        # contract's forward on 113 of 200 draws (76% at worst), and below 95% on the public
+        # nonlinear problem on 28 of 200.
+        ['mlp'], may_lose=('train',)),
+    'fails_mlp_backward_skips_activation': Mutant(
+        'MLP.loss no pasa el gradiente por la derivada de la activación (train es correcto).',
+        [
+            ('            if i < self.num_layers:\n                dh = act_backward(dh, act_cache)\n',
+             ''),
+        ],
+        # A wrong gradient that still learns: on 250 draws digits scores 93.3% at worst and
+        # the public nonlinear problem 99% at worst; train keeps its points.
+        ['mlp']),
+    'fails_mlp_zero_grads_and_train_does_nothing': Mutant(
+        'MLP.loss devuelve gradientes en cero y train no actualiza los parámetros.',
+        [
+            ('        return loss, grads\n',
+             '        return loss, {k: np.zeros_like(v) for k, v in self.params.items()}\n'),
+            ('                model.params[k], configs[k] = update(model.params[k], grads[k], configs[k])\n',
+             '                pass\n'),
         ],
         ['mlp', 'train']),
     'fails_train_no_shuffle': Mutant(

@@ -7,16 +7,21 @@ distinct sizes (N != D != M, N >= 3) and upstream gradients are random, so trans
 ``dout`` and mean-vs-sum mistakes cannot pass by accident.
 
 Each check touches only the functions of its exercise (its ``exercise`` marker), so a bug in one
-exercise never costs points in another. The one coupling the contract forces: ``train`` needs a
-model object that lives in the student's process, so the ``train`` checks build it with the
-student's own ``MLP`` (as students do; without a working ``MLP`` they cannot pass). The update-rule
-checks take the expected gradients from that same model (``model.loss``), not from the reference,
-so wrong ``MLP`` gradients are charged to ``mlp`` only; but the digits check evaluates the trained
-weights with the contract's architecture computed here (``model.loss`` of the student is not
-trusted for the score), so an ``MLP`` whose forward departs from the contract can also lose that
-check. A student's ``train`` (or ``MLP``, ``xor_network``) that calls the student's own buggy
-layer or optimizer loses points too: that is the student's code being wrong, not a check reaching
-into another exercise.
+exercise never costs points in another, but for one coupling the contract forces: ``train`` needs
+a model object that lives in the student's process, so its checks build the student's own ``MLP``
+(without a working ``MLP.__init__`` they cannot pass) and read every verdict from data here
+(issue 15). The update-rule checks (full-batch steps, shuffling) then replace that instance's
+``loss`` with a synthetic one (``inworker.use_synthetic_loss``: a quadratic of the parameters
+whose gradient is trivial and depends on the batch, no network at all, so the helper that ships
+to students gives away no TP1 answer); the parameters expected after the steps are computed here
+with the same function and the reference's update rules, so these checks do not depend on the
+student's ``MLP.loss``. The learning checks (digits, history) train the student's ``MLP`` with
+its own ``loss``, on a split and relabelling of the pixels drawn from the per-student ``rng``,
+and score the weights with the contract's forward pass computed here: an ``MLP.loss`` whose
+gradients or forward depart from the contract enough to spoil learning loses those ``train``
+points too, besides ``mlp``'s. A student's ``train`` (or ``xor_network``) that calls the
+student's own buggy optimizer or layer loses points too: that is the student's code being wrong,
+not a check reaching into another exercise.
 
 Data crosses to the student's process by copy: nothing here relies on the identity of what was
 passed and what came back, and model weights are set by assigning a whole new ``params`` dict.
@@ -26,7 +31,6 @@ passed and what came back, and model weights are set by assigning a whole new ``
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -708,22 +712,59 @@ def test_mlp_grads_match_finite_differences(student, rng, activation):
 
 
 # --- train ---------------------------------------------------------------------------------------
-# These checks need the student's MLP (see the module docstring for what that couples).
+# Two kinds of checks (module docstring): the update-rule checks give the student's MLP a synthetic
+# loss, so the expected parameters are computed here exactly; the learning checks train the
+# student's MLP as it is and score the weights with the contract's forward pass computed here.
 
 _REFERENCE_RULES = {"sgd": "sgd", "momentum": "sgd_momentum", "rmsprop": "rmsprop", "adam": "adam"}
+DIGITS_DIMS = [64, 64, 10]
+# Calibrated on per-student draws of split and relabelling, training the student's own MLP with
+# the recipe below (Adam, lr 1e-3, batch 32, 30 epochs): over 350 draws the reference scores 94.7%
+# at worst, 95.3% at the 1st percentile and 97.2% at the median (an earlier 800 draws, 600 of them
+# with other MLP and train seeds too, gave 94.4% at worst); on 50 of those draws the correct
+# solutions of tests/fixtures and examples/class score exactly as the reference, draw by draw.
+# Three epochs score at most 91%; an untrained network, and weights fitted offline to the public
+# digits, at most 16% and 20%. Wrong MLP.loss gradients can still learn (tests/tp1/mutants.py).
+DIGITS_MIN_ACCURACY = 0.93
 
 
-def _digits():
-    """Digits, split as ``train_test_split(X, y, test_size=0.2, stratify=y, random_state=0)``:
-    the split's indices are stored beside this file (``tests/test_datasets.py`` proves they are
-    scikit-learn's), so a batch does not pay scikit-learn's imports (issue 9)."""
+def _synthetic_mlp(student, inworker, dims, seed: int):
+    """The student's ``MLP(dims, seed=seed)`` with the synthetic loss of the TP's worker helpers
+    as its ``loss`` (``_synthetic_targets`` computes the same here)."""
+    model = student.MLP(dims, seed=seed)
+    inworker.use_synthetic_loss(model)
+    return model
+
+
+def _synthetic_targets(params, X: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+    """Where the synthetic loss ``0.5 * sum_k ||P_k - A_k||^2`` pulls each parameter for the batch
+    ``(X, y)``: ``mean_n((1 + y[n]) * X[n])`` cycled into the parameter's shape, plus the rank of
+    its key in sorted order. Computed here, never taken from the worker: the gradient ``P_k - A_k``
+    is trivial, depends on the batch (and on which label goes with which row), and is no part of
+    any TP1 exercise."""
+    summary = np.mean(X * (1.0 + y.astype(np.float64))[:, None], axis=0)
+    return {key: np.resize(summary, np.shape(params[key])) + rank
+            for rank, key in enumerate(sorted(params))}
+
+
+def _digits(rng: np.random.Generator):
+    """Digits as this student gets them, drawn from the per-student ``rng``: the 64 pixels
+    relabelled (permuted, some negated) and a stratified 80/20 split, standardised with the
+    training part's statistics.
+
+    A ``train`` that ignores its data and sets weights fitted offline to the public digits
+    classifies this test part at chance (issue 15). The relabelling keeps the task exactly as
+    learnable: He initialisation and Adam treat every input coordinate, and both signs, alike.
+    """
     X, y = digits()
-    with np.load(Path(__file__).with_name("digits_split.npz")) as split:
-        train, test = split["train"].astype(np.intp), split["test"].astype(np.intp)
-    X_train, X_test, y_train, y_test = X[train], X[test], y[train], y[test]
+    X = X[:, rng.permutation(X.shape[1])] * rng.choice([-1.0, 1.0], size=X.shape[1])
+    test = np.concatenate([rng.permutation(np.flatnonzero(y == c))[:round(0.2 * np.sum(y == c))]
+                           for c in np.unique(y)])
+    train = rng.permutation(np.setdiff1d(np.arange(len(y)), test))
+    X_train, X_test = X[train], X[test]
     mean, std = X_train.mean(axis=0), X_train.std(axis=0)
     std[std == 0] = 1.0
-    return (X_train - mean) / std, (X_test - mean) / std, y_train, y_test
+    return (X_train - mean) / std, (X_test - mean) / std, y[train], y[test]
 
 
 def _relu_mlp_scores(params: dict[str, np.ndarray], X: np.ndarray, layers: int) -> np.ndarray:
@@ -754,28 +795,30 @@ def _loss_history(history, epochs: int) -> list[float]:
 
 @pytest.mark.exercise("train", weight=3)
 @pytest.mark.timeout_s(120)
-def test_train_reaches_95_percent_on_digits(student):
-    """Una MLP [64, 64, 10] entrenada con train (Adam, 30 épocas) llega a >= 95% en digits."""
-    X_train, X_test, y_train, y_test = _digits()
-    dims = [64, 64, 10]
-    model = student.MLP(dims, seed=0)
+def test_train_learns_digits_drawn_for_this_student(student, rng):
+    """Una MLP [64, 64, 10] entrenada con train (Adam, 30 épocas) aprende digits: división y
+    orden de los píxeles propios de cada estudiante, exactitud medida con los pesos que quedan."""
+    X_train, X_test, y_train, y_test = _digits(rng)
+    model = student.MLP(DIGITS_DIMS, seed=0)
     student.train(model, *_fresh(X_train, y_train), optimizer="adam", learning_rate=1e-3,
                   batch_size=32, epochs=30, seed=0)
-    params = _read_params(model, dims, context="train (model.params tras entrenar)")
+    params = _read_params(model, DIGITS_DIMS, context="train (model.params tras entrenar)")
     for key, value in params.items():
         if not np.isfinite(value).all():
             raise CheckFailure(f'train: model.params["{key}"] tiene nan o inf tras entrenar')
-    accuracy = float(np.mean(_relu_mlp_scores(params, X_test, 2).argmax(axis=1) == y_test))
-    assert accuracy >= 0.95, (
+    scores = _relu_mlp_scores(params, X_test, len(DIGITS_DIMS) - 1)
+    accuracy = float(np.mean(scores.argmax(axis=1) == y_test))
+    assert accuracy >= DIGITS_MIN_ACCURACY, (
         f"train: la MLP [64, 64, 10] entrenada 30 épocas con Adam (lr=1e-3, batch 32) clasifica "
-        f"bien el {accuracy:.1%} del conjunto de prueba de digits; se esperaba al menos 95%")
+        f"bien el {accuracy:.1%} del conjunto de prueba de digits; se esperaba al menos "
+        f"{DIGITS_MIN_ACCURACY:.0%}")
 
 
 @pytest.mark.exercise("train")
 @pytest.mark.timeout_s(60)
-def test_train_history_has_one_decreasing_loss_per_epoch(student):
+def test_train_history_has_one_decreasing_loss_per_epoch(student, rng):
     """history["loss"] tiene una pérdida finita por época y baja de la primera a la última."""
-    X_train, _, y_train, _ = _digits()
+    X_train, _, y_train, _ = _digits(rng)
     model = student.MLP([64, 32, 10], seed=1)
     history = student.train(model, *_fresh(X_train, y_train), optimizer="adam",
                             learning_rate=1e-3, batch_size=32, epochs=5, seed=0)
@@ -784,55 +827,63 @@ def test_train_history_has_one_decreasing_loss_per_epoch(student):
         f'train: history["loss"] no baja: primera época {losses[0]:.4g}, última {losses[-1]:.4g}')
 
 
+def _expected_full_batch_steps(reference, params, X, y, optimizer: str, lr: float,
+                               steps: int) -> dict[str, np.ndarray]:
+    """``steps`` steps of the named rule on the full batch with the synthetic loss, computed here
+    with the reference's update rules, one ``config`` per parameter carried from step to step."""
+    params = {k: v.copy() for k, v in params.items()}
+    configs = {k: {"learning_rate": lr} for k in params}
+    rule = getattr(reference, _REFERENCE_RULES[optimizer])
+    for _ in range(steps):
+        targets = _synthetic_targets(params, X, y)
+        for key in params:
+            params[key], configs[key] = rule(params[key], params[key] - targets[key],
+                                             configs[key])
+    return params
+
+
 @pytest.mark.exercise("train", weight=2)
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "rmsprop", "adam"])
-def test_train_full_batch_steps_apply_named_rule_in_place(student, reference, rng, optimizer):
+def test_train_full_batch_steps_apply_named_rule_in_place(student, inworker, reference, rng,
+                                                          optimizer):
     """Con batch_size = N, dos épocas son dos pasos de la regla pedida, con su estado."""
     dims, n, lr = [4, 6, 3], 8, 0.1
-    # The first feature is tiny, so some gradients are ~1e-5 and epsilon's place matters.
-    X = rng.normal(size=(n, dims[0])) * np.array([1e-4, 1.0, 1.0, 1.0])
+    X = rng.normal(size=(n, dims[0]))
     y = rng.integers(0, dims[-1], size=n).astype(np.int64)
-    model = student.MLP(dims, seed=1)
-    _set_params(model, _random_params(rng, dims))
-    expected = _read_params(model, dims, context="MLP")
-    probe = student.MLP(dims, seed=1)  # gives the gradients at each expected point
-    configs = {k: {"learning_rate": lr} for k in expected}
-    rule = getattr(reference, _REFERENCE_RULES[optimizer])
-    for _ in range(2):
-        _set_params(probe, expected)
-        grads = _model_grads(probe, X, y, dims)
-        for key in expected:
-            expected[key], configs[key] = rule(expected[key], grads[key], configs[key])
+    # Start near the synthetic loss's minimum on about a third of the entries, so that some
+    # gradients are ~1e-5 and epsilon's place matters (sqrt(cache) + eps, not sqrt(cache + eps)).
+    offsets = _random_params(rng, dims)
+    for value in offsets.values():
+        tiny = rng.random(value.shape) < 0.3
+        tiny.flat[0] = True
+        value[tiny] = rng.uniform(1e-5, 2e-5, size=value.shape)[tiny] * np.sign(value[tiny])
+    targets = _synthetic_targets(offsets, X, y)
+    initial = {k: targets[k] + offsets[k] for k in offsets}
+    model = _synthetic_mlp(student, inworker, dims, seed=1)
+    _set_params(model, initial)
     history = student.train(model, *_fresh(X, y), optimizer=optimizer, learning_rate=lr,
                             batch_size=n, epochs=2, seed=0)
     _loss_history(history, 2)
     params = _read_params(model, dims, context="train (model.params tras entrenar)")
+    expected = _expected_full_batch_steps(reference, initial, X, y, optimizer, lr, steps=2)
     context = f'train(optimizer="{optimizer}", batch_size=N, epochs=2)'
     for key in expected:
-        # Loose enough for a model that computes in float32 (charged to linear/mlp, not here).
+        # The batch is shuffled, so sums run in another order; loose enough for an update rule
+        # computed in float32, far tighter than any wrong rule, state or learning rate.
         assert_close(params[key], expected[key], name=f'model.params["{key}"]', context=context,
                      rtol=1e-4, atol=1e-7)
 
 
-def _model_grads(model, X, y, dims) -> dict[str, np.ndarray]:
-    """The student's own MLP gradients, which train is expected to feed to the update rule."""
-    context = "MLP.loss(X, y) (la usa train)"
-    _, grads = expect_tuple(model.loss(X.copy(), y.copy()), 2, names=("loss", "grads"),
-                            context=context)
-    grads = expect_dict(grads, _param_names(dims), name="grads", context=context)
-    return {key: assert_array(grads[key], shape=shape, name=f'grads["{key}"]',
-                              context=context).astype(np.float64)
-            for key, shape in _param_shapes(dims).items()}
-
-
 @pytest.mark.exercise("train")
-def test_train_shuffles_with_its_seed(student, rng):
+def test_train_shuffles_with_its_seed(student, inworker, rng):
     """El mismo seed da el mismo entrenamiento; otro seed baraja distinto los minibatches."""
     dims, n = [4, 6, 3], 12
     X, y = rng.normal(size=(n, dims[0])), rng.integers(0, dims[-1], size=n).astype(np.int64)
 
     def trained(seed: int) -> dict[str, np.ndarray]:
-        model = student.MLP(dims, seed=1)
+        # With the synthetic loss each minibatch pulls the parameters towards its own point, so
+        # the order of the minibatches shows in the result.
+        model = _synthetic_mlp(student, inworker, dims, seed=1)
         student.train(model, *_fresh(X, y), optimizer="sgd", learning_rate=0.1, batch_size=4,
                       epochs=3, seed=seed)
         return _read_params(model, dims, context=f"train(seed={seed})")

@@ -299,6 +299,7 @@ def test_train_learns_a_nonlinear_problem(student, rng):
     """Una MLP [2, 16, 2] entrenada con train llega a >= 95% en datos nuevos."""
     X_train, y_train = _blobs(rng, 400)
     X_test, y_test = _blobs(rng, 200)
+    # Tu MLP con tu loss: para aprender, train necesita que MLP.loss también esté bien.
     model = student.MLP([2, 16, 2], seed=0)
     history = student.train(model, X_train.copy(), y_train.copy(), optimizer="adam",
                             learning_rate=1e-2, batch_size=16, epochs=20, seed=0)
