@@ -35,6 +35,7 @@ import uuid
 import warnings
 from collections import Counter
 from collections.abc import Generator
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -43,11 +44,15 @@ from .errors import ClusterUnavailable, GraderError, UsageError
 from .grading import (
     BatchEvent,
     BatchJob,
+    GradeRequest,
     child_request,
     child_timeout_s,
     make_backend,
+    mismatch,
     result_path,
     run_child,
+    tp_files,
+    tp_folders,
     write_result,
 )
 from .results import SubmissionResult
@@ -150,9 +155,9 @@ def grade_remotely(payload: dict[str, Any]) -> str:
     from distributed import get_worker
 
     worker = get_worker()
-    request = dict(payload["request"])
-    options = dict(request["backend_options"])
-    limits = dict(request["limits"])
+    request = GradeRequest.from_dict(payload["request"])
+    options = dict(request.backend_options)
+    limits = dict(request.limits)
     limits["threads"] = payload["threads"].get(
         worker.address, max(1, (os.cpu_count() or 1) // worker.state.nthreads))
     if options.get("gpus", "none") not in ("none", "all"):
@@ -179,9 +184,9 @@ def grade_remotely(payload: dict[str, Any]) -> str:
             submission.parent.mkdir()
             submission.write_bytes(payload["submission"])
             out = root / "out" / "result.json"
-            request.update(course=str(root / "course" / _relative(payload["course_file"])),
-                           file=str(submission), out=str(out), backend_options=options,
-                           limits=limits)
+            request = replace(
+                request, course=str(root / "course" / _relative(payload["course_file"])),
+                file=str(submission), out=str(out), backend_options=options, limits=limits)
             log = root / "child.log"
             returncode = run_child(request, log, timeout_s=child_timeout_s(Limits(**limits)),
                                    children=children, lock=lock,
@@ -202,15 +207,13 @@ def course_files(job: BatchJob) -> tuple[dict[str, bytes], str]:
     """``course.toml`` and the TP's assignment and reference folders as ``{path: bytes}``, paths
     relative to their common folder so the fingerprint on the worker is the one here; and the
     course file's path among them."""
-    entry = job.course.tp(job.tp)
-    folders = [f for f in (entry.assignment, entry.reference) if f is not None and f.is_dir()]
+    folders = [f.resolve() for f in tp_folders(job.course.tp(job.tp))]
     course_file = job.course_file.resolve()
-    base = Path(os.path.commonpath([course_file.parent, *(f.resolve() for f in folders)]))
+    base = Path(os.path.commonpath([course_file.parent, *folders]))
     files = {course_file.relative_to(base).as_posix(): course_file.read_bytes()}
     for folder in folders:
-        for path in sorted(folder.resolve().rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                files[path.relative_to(base).as_posix()] = path.read_bytes()
+        for path in tp_files(folder):  # the very files the fingerprint covers
+            files[path.relative_to(base).as_posix()] = path.read_bytes()
     return files, course_file.relative_to(base).as_posix()
 
 
@@ -294,13 +297,9 @@ def accept(job: BatchJob, submission: Submission, sha256: str, reply: Any) -> Ba
                                             source=f"{data['worker']}: resultado de {student}")
     except (json.JSONDecodeError, GraderError) as exc:
         return failed(str(exc))
-    expected = {"student": student, "tp": job.tp, "submission_sha256": sha256,
-                "fingerprint": job.fingerprint}
-    for key, value in expected.items():
-        if getattr(result, key) != value:
-            return failed(f"{data['worker']} devolvió un resultado con {key} "
-                          f"{getattr(result, key)!r}; se esperaba {value!r} (¿otro código del "
-                          "calificador en ese worker, o cambió el curso durante el lote?)")
+    problem = mismatch(job, student, sha256, result, source=data["worker"])
+    if problem:
+        return failed(problem)
     write_result(result, result_path(job.out, job.tp, student))
     return BatchEvent("graded", student, result)
 
@@ -321,7 +320,7 @@ def run_on_cluster(address: str, job: BatchJob,
         futures: dict[Any, tuple[Submission, str]] = {}
         for submission in pending:
             data = submission.path.read_bytes()
-            payload = {"request": child_request(job, submission), "course_files": files,
+            payload = {"request": child_request(job, submission).to_dict(), "course_files": files,
                        "course_file": course_file, "submission_name": submission.path.name,
                        "submission": data, "threads": threads,
                        "env": {job.course.secret_env: secret} if secret else {}}

@@ -25,7 +25,7 @@ import time
 import warnings
 from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -94,14 +94,23 @@ def fingerprint(course: Course, entry: TPEntry) -> str:
     digest = hashlib.sha256(__version__.encode())
     digest.update(course.secret_digest().encode())
     digest.update(course.score_settings(entry.name))
-    for folder in (entry.assignment, entry.reference):
-        if folder is None or not folder.is_dir():
-            continue
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                digest.update(str(path.relative_to(folder)).encode())
-                digest.update(path.read_bytes())
+    for folder in tp_folders(entry):
+        for path in tp_files(folder):
+            digest.update(str(path.relative_to(folder)).encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def tp_folders(entry: TPEntry) -> list[Path]:
+    """A TP's assignment and reference folders (those that exist)."""
+    return [f for f in (entry.assignment, entry.reference) if f is not None and f.is_dir()]
+
+
+def tp_files(folder: Path) -> list[Path]:
+    """The files of a TP folder that decide its grades: what the fingerprint covers and what a
+    cluster task carries (one definition, so both always agree)."""
+    return [path for path in sorted(folder.rglob("*"))
+            if path.is_file() and "__pycache__" not in path.parts]
 
 
 def _prepared_module(path: Path, module: str, workdir: Path, *,
@@ -378,20 +387,56 @@ def _run_local(job: BatchJob, pending: list[Submission], *,
             grader.close()
 
 
-def child_request(job: BatchJob, submission: Submission, *, slot: int = 0) -> dict[str, Any]:
+@dataclass(frozen=True)
+class GradeRequest:
+    """What a trusted child grades: one submission of a batch, on this machine or on a cluster
+    worker (which replaces the paths with its own copies). It crosses processes as a JSON object
+    (``to_dict``/``from_dict``), never as a pickle."""
+
+    course: str
+    """Path of ``course.toml``."""
+    tp: str
+    file: str
+    """Path of the submission."""
+    student: str
+    out: str
+    """Path of the result file to write (its reports and log go beside it)."""
+    backend: str
+    backend_options: dict[str, Any]
+    """``make_backend``'s options: the job slot, and docker's GPUs and image."""
+    limits: dict[str, Any]
+    """``Limits`` as a mapping."""
+    notes: tuple[str, ...] = ()
+    submitted_at: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "notes": list(self.notes)}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> GradeRequest:
+        names = {f.name for f in fields(cls)}
+        if not isinstance(data, dict) or not {f.name for f in fields(cls)
+                                              if f.default is MISSING} <= set(data):
+            raise ConfigError(f"pedido de calificación mal formado: se esperaban las claves "
+                              f"{sorted(names)}; llegó {data!r:.300}")
+        return cls(**{**{k: v for k, v in data.items() if k in names},
+                      "notes": tuple(data.get("notes", ()))})
+
+
+def child_request(job: BatchJob, submission: Submission, *, slot: int = 0) -> GradeRequest:
     """The request the trusted child (``python -m grader.grading REQUEST``) grades; a cluster
     worker sends the same one with its own copies of the paths (``grader.cluster``)."""
     options: dict[str, Any] = (
         {"gpus": job.gpus, "image": job.image, "slot": slot} if job.backend == "docker"
         else {"slot": slot} if job.backend == "subprocess" else {})
-    return {"course": str(job.course_file), "tp": job.tp, "file": str(submission.path),
-            "student": submission.student,
-            "out": str(result_path(job.out, job.tp, submission.student)), "backend": job.backend,
-            "backend_options": options, "limits": job.limits.__dict__,
-            "notes": list(submission.notes), "submitted_at": submission.submitted_at}
+    return GradeRequest(
+        course=str(job.course_file), tp=job.tp, file=str(submission.path),
+        student=submission.student, out=str(result_path(job.out, job.tp, submission.student)),
+        backend=job.backend, backend_options=options, limits=job.limits.__dict__,
+        notes=tuple(submission.notes), submitted_at=submission.submitted_at)
 
 
-def run_child(request: dict[str, Any], log: Path, *, timeout_s: float,
+def run_child(request: GradeRequest, log: Path, *, timeout_s: float,
               children: set[subprocess.Popen[bytes]], lock: threading.Lock,
               env: dict[str, str] | None = None) -> int:
     """Runs the trusted child on ``request``, its output into ``log``; returns its exit code.
@@ -401,7 +446,8 @@ def run_child(request: dict[str, Any], log: Path, *, timeout_s: float,
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as handle:
-        child = subprocess.Popen([sys.executable, "-m", "grader.grading", json.dumps(request)],
+        child = subprocess.Popen([sys.executable, "-m", "grader.grading",
+                                  json.dumps(request.to_dict())],
                                  stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                  preexec_fn=die_with_parent, env=env)
         with lock:
@@ -428,17 +474,43 @@ def _grade_in_child(job: BatchJob, submission: Submission, slot: int,
     and turns what it left on disk into the batch's event."""
     path = result_path(job.out, job.tp, submission.student)
     log = job.out / job.tp / "logs" / f"{safe_name(submission.student)}.log"
-    returncode = run(child_request(job, submission, slot=slot), log,
+    try:
+        sha256 = submission.sha256
+    except OSError:
+        sha256 = ""  # gone since it was listed: the child fails on it, or its result mismatches
+    returncode = run(child_request(job, submission, slot=slot).to_dict(), log,
                      timeout_s=child_timeout_s(job.limits))
     if returncode == 0 and path.is_file():
         try:
-            return BatchEvent("graded", submission.student, results.load(path))
+            result = results.load(path)
         except ConfigError as exc:
             return BatchEvent("failed", submission.student, message=str(exc))
+        problem = mismatch(job, submission.student, sha256, result, source="el calificador")
+        if problem:
+            # Not this submission's result: gone, so the next run grades it again.
+            for stale in (path, path.with_suffix(".md"), path.with_suffix(".html")):
+                stale.unlink(missing_ok=True)
+            return BatchEvent("failed", submission.student, message=problem)
+        return BatchEvent("graded", submission.student, result)
     tail = log.read_text(errors="replace").strip().splitlines()[-3:]
     return BatchEvent("failed", submission.student,
                       message=f"el calificador falló (código {returncode}); ver {log}: "
                               + " | ".join(tail))
+
+
+def mismatch(job: BatchJob, student: str, sha256: str, result: SubmissionResult, *,
+             source: str) -> str:
+    """Why ``result`` cannot be ``student``'s result of this batch (another student, TP,
+    submission or grading setup), in Spanish; empty when it can. Local and cluster batches both
+    accept a result only through here."""
+    expected = {"student": student, "tp": job.tp, "submission_sha256": sha256,
+                "fingerprint": job.fingerprint}
+    for key, value in expected.items():
+        if getattr(result, key) != value:
+            return (f"{source} devolvió un resultado con {key} {getattr(result, key)!r}; se "
+                    f"esperaba {value!r} (¿otro código del calificador, o cambió el curso o la "
+                    "entrega durante el lote?)")
+    return ""
 
 
 def write_result(result: SubmissionResult, path: Path) -> None:
@@ -450,18 +522,19 @@ def write_result(result: SubmissionResult, path: Path) -> None:
     results.save(result, path)
 
 
-def grade_request(request: dict[str, Any]) -> str:
-    """Grades one ``child_request`` and writes its result files; returns a line for the log."""
-    course = load_course(Path(request["course"]))
+def grade_request(data: dict[str, Any]) -> str:
+    """Grades one ``GradeRequest`` (as its mapping) and writes its result files; returns a line
+    for the log."""
+    request = GradeRequest.from_dict(data)
+    course = load_course(Path(request.course))
     result = grade_submission(
-        course, request["tp"], Path(request["file"]), student=request["student"],
-        backend=request["backend"], limits=Limits(**request["limits"]),
-        notes=tuple(request["notes"]), backend_options=request["backend_options"],
-        submitted_at=request.get("submitted_at", ""))
+        course, request.tp, Path(request.file), student=request.student,
+        backend=request.backend, limits=Limits(**request.limits), notes=request.notes,
+        backend_options=request.backend_options, submitted_at=request.submitted_at)
     result.environment["trusted_peak_rss_mb"] = (
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
     result.environment["trusted_pid"] = os.getpid()
-    write_result(result, Path(request["out"]))
+    write_result(result, Path(request.out))
     for line in result.review:  # the log is staff's: what the static check could not decide
         print(f"{result.student}: {line}")
     return f"{result.student}: {result.score:.2f} ({result.duration_s:.1f} s)"

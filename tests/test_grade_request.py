@@ -1,0 +1,100 @@
+"""One typed request for the trusted child, one acceptance of its result for local and cluster
+batches, and one definition of the course files a fingerprint covers (issue 16)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader import results
+from grader.cluster import course_files
+from grader.course import load_course
+from grader.errors import ConfigError
+from grader.grading import (
+    BatchJob,
+    GradeRequest,
+    _grade_in_child,
+    child_request,
+    fingerprint,
+    result_path,
+    tp_files,
+    tp_folders,
+)
+from grader.results import SubmissionResult
+from grader.sandbox.base import Limits
+from grader.submissions import Submission
+
+
+@pytest.fixture
+def job(mini_course: Path, tmp_path: Path) -> BatchJob:
+    course = load_course(mini_course / "course.toml")
+    tp = course.tps[0].name
+    return BatchJob(course_file=mini_course / "course.toml", course=course, tp=tp,
+                    out=tmp_path / "out", backend="subprocess", limits=Limits(),
+                    fingerprint=fingerprint(course, course.tp(tp)))
+
+
+@pytest.fixture
+def submission(tmp_path: Path) -> Submission:
+    path = tmp_path / "ana.py"
+    path.write_text("x = 1\n")
+    return Submission("ana", path, notes=("una nota",), submitted_at="2026-11-01T10:00:00-03:00")
+
+
+def test_a_request_crosses_as_plain_data_and_back(job, submission):
+    request = child_request(job, submission, slot=3)
+    data = request.to_dict()
+    assert data["backend_options"] == {"slot": 3}
+    assert data["notes"] == ["una nota"]
+    assert GradeRequest.from_dict({**data, "log": "/tmp/x.log"}) == request  # warm adds "log"
+
+
+def test_a_malformed_request_says_what_was_expected(job, submission):
+    data = child_request(job, submission).to_dict()
+    del data["student"]
+    with pytest.raises(ConfigError, match="se esperaban las claves"):
+        GradeRequest.from_dict(data)
+
+
+def _result(job: BatchJob, student: str, sha256: str) -> SubmissionResult:
+    return SubmissionResult(student=student, tp=job.tp, submission_file="ana.py",
+                            submission_sha256=sha256, grader_version="x",
+                            fingerprint=job.fingerprint, checks=[], exercises=[], earned=0.0,
+                            possible=1.0, score=0.0)
+
+
+@pytest.mark.parametrize("student, sha", [("bea", None), ("ana", "0" * 64)])
+def test_a_local_batch_refuses_a_result_that_is_not_its_submissions(job, submission, student, sha):
+    path = result_path(job.out, job.tp, submission.student)
+
+    def run(request, log, *, timeout_s):  # a trusted child that wrote someone else's result
+        path.parent.mkdir(parents=True, exist_ok=True)
+        results.save(_result(job, student, sha or submission.sha256), path)
+        path.with_suffix(".md").write_text("")
+        return 0
+
+    event = _grade_in_child(job, submission, 0, run)
+    assert event.kind == "failed"
+    assert "se esperaba" in event.message
+    assert not path.exists() and not path.with_suffix(".md").exists()  # regraded next time
+
+
+def test_a_local_batch_accepts_its_own_result(job, submission):
+    path = result_path(job.out, job.tp, submission.student)
+
+    def run(request, log, *, timeout_s):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        results.save(_result(job, "ana", submission.sha256), path)
+        return 0
+
+    assert _grade_in_child(job, submission, 0, run).kind == "graded"
+
+
+def test_a_cluster_task_carries_exactly_the_files_the_fingerprint_covers(job):
+    files, course_file = course_files(job)
+    entry = job.course.tp(job.tp)
+    covered = {path.resolve() for folder in tp_folders(entry) for path in tp_files(folder)}
+    base = job.course_file.resolve().parent
+    carried = {(base / name).resolve() for name in files if name != course_file}
+    assert carried == covered
