@@ -33,7 +33,7 @@ from .errors import (
     WorkerMemory,
     WorkerTimeout,
 )
-from .runtime import protocol
+from .runtime import messages, protocol
 from .sandbox.base import Backend, Channel, Limits
 from .text import MESSAGE_CAP, TRACEBACK_CAP, TYPE_NAME_CAP, clean
 
@@ -355,7 +355,7 @@ class Session:
         self._next_id += 1
         request_id = self._next_id
         sent = time.perf_counter()
-        payload = self._encoder.encode_frame({"id": request_id, "op": op, **fields})
+        payload = self._encoder.encode_frame(messages.request(op, request_id, **fields))
         try:
             self._channel.send(payload)
             frame = self._channel.receive(deadline=now + timeout,

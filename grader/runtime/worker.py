@@ -1,38 +1,14 @@
 """The sandboxed worker: imports the student's module and answers requests about it.
 
-It runs as ``python -I -c ...`` inside the sandbox, with only this file, ``protocol.py`` and
-``errors.py`` copied beside it. It reads request frames on fd 0 and writes replies on fd 1; both
-are moved to private descriptors at start-up and fds 0-2 are pointed at ``/dev/null``, so student
-code that prints (or writes to fd 1) cannot corrupt the channel. ``print`` output is captured,
-capped and sent back with each reply for the feedback; it is never parsed.
+It runs as ``python -I -c ...`` inside the sandbox, with only ``grader/runtime/`` (this file,
+``messages``, ``protocol`` and ``errors``) copied beside it. It reads request frames on fd 0 and
+writes replies on fd 1; both are moved to private descriptors at start-up and fds 0-2 are pointed
+at ``/dev/null``, so student code that prints (or writes to fd 1) cannot corrupt the channel.
+``print`` output is captured, capped and sent back with each reply for the feedback; it is never
+parsed.
 
-Requests are ``{"id": int, "op": str, ...}``:
-
-=========  ===============================  ====================================================
-op         fields                           reply value
-=========  ===============================  ====================================================
-hello                                       versions of Python, numpy and (if imported) torch
-load       path, name                       a ref to the imported module
-define     name, source                     a ref to a module run from trusted ``source`` (the
-                                            assignment's worker helpers)
-seed       seed, torch                      seeds ``random``, numpy's global generator and, with
-                                            ``torch``, torch (TF32 off); returns what the worker
-                                            runs on (torch and CUDA versions, device)
-getattr    target, name                     the attribute (data, or a ref)
-setattr    target, name, value              None
-getitem    target, key                      the item
-setitem    target, key, value               None
-call       target, args, kwargs             the return value; ``mutations`` lists the arguments
-                                            the call changed in place, with their new values
-len        target                           ``len(target)``
-=========  ===============================  ====================================================
-
-Replies are ``{"id", "ok", "value" | "error", "mutations", "stdout", "stderr"}``, plus on
-success ``run_s`` (seconds the operation itself ran) and ``peak_rss_mb``: statistics for the
-benchmark (the trusted side keeps them only as numbers, never for a grade). Once the student's
-module is loaded, replies carry ``bindings`` (a number that changes when a module-level name is
-rebound) and a ``getattr`` of the module says whether the value is a function or class
-(``cacheable``), so the trusted side can skip asking for ``student.f`` again until then.
+Requests and replies are defined once, in ``messages`` (``messages.OPS``: each op, its fields
+and its reply); the worker answers op ``X`` with its method ``_op_X``.
 """
 
 from __future__ import annotations
@@ -50,7 +26,7 @@ import traceback
 import types
 from typing import Any
 
-from . import protocol
+from . import messages, protocol
 
 _OUTPUT_CAP = 8192
 
@@ -102,6 +78,8 @@ class Worker:
         self._decoder = protocol.Decoder.unbounded(on_ref=self._lookup)
         self._stdout = _CappedWriter()
         self._stderr = _CappedWriter()
+        self._mutations: dict[str, Any] = {}
+        """Where the running ``call`` reports the arguments it changed in place."""
 
     def _register(self, obj: Any) -> protocol.Ref:
         ref_id = self._ids.get(id(obj))
@@ -130,16 +108,16 @@ class Worker:
         request_id = -1
         mutations: dict[str, Any] = {}
         try:
-            request = self._decoder.decode_frame(frame)
-            request_id = request["id"]
+            request_id, op, values = messages.parse(self._decoder.decode_frame(frame))
             started = time.perf_counter()
-            value = self._dispatch(request, mutations)
+            self._mutations = mutations
+            value = getattr(self, f"_op_{op.name}")(*values)
             reply = {"id": request_id, "ok": True, "value": value, "mutations": mutations,
                      "run_s": time.perf_counter() - started}
             if self._module is not None:
                 reply["bindings"] = self._bindings()
-                if request["op"] == "getattr" and request.get("target") is self._module:
-                    reply["cacheable"] = _is_definition(self._module.__dict__.get(request["name"]))
+                if op.name == "getattr" and values[0] is self._module:
+                    reply["cacheable"] = _is_definition(self._module.__dict__.get(values[1]))
         except BaseException as exc:
             reply = {"id": request_id, "ok": False, "error": self._describe(exc), "mutations": {}}
         reply["stdout"] = self._stdout.take()
@@ -152,32 +130,37 @@ class Worker:
                      "stdout": "", "stderr": ""}
             return self._encoder.encode_frame(reply)
 
-    def _dispatch(self, request: dict[str, Any], mutations: dict[str, Any]) -> Any:
-        op = request["op"]
-        if op == "hello":
-            return self._hello()
-        if op == "load":
-            return self._load(request["path"], request["name"])
-        if op == "define":
-            return self._define(request["name"], request["source"])
-        if op == "seed":
-            return reset_random_state(request["seed"], torch=request["torch"])
-        target: Any = request.get("target")
-        if op == "getattr":
-            return getattr(target, request["name"])
-        if op == "setattr":
-            setattr(target, request["name"], request["value"])
-            return None
-        if op == "getitem":
-            return target[request["key"]]
-        if op == "setitem":
-            target[request["key"]] = request["value"]
-            return None
-        if op == "len":
-            return len(target)
-        if op == "call":
-            return self._call(target, request["args"], request["kwargs"], mutations)
-        raise protocol.ProtocolError(f"operación desconocida: {op!r}")
+    # --- one method per op of messages.OPS, taking its fields in order ------------------------
+
+    def _op_hello(self) -> dict[str, Any]:
+        return self._hello()
+
+    def _op_load(self, path: str, name: str) -> Any:
+        return self._load(path, name)
+
+    def _op_define(self, name: str, source: str) -> Any:
+        return self._define(name, source)
+
+    def _op_seed(self, seed: int, torch: bool) -> dict[str, Any]:
+        return reset_random_state(seed, torch=torch)
+
+    def _op_getattr(self, target: Any, name: str) -> Any:
+        return getattr(target, name)
+
+    def _op_setattr(self, target: Any, name: str, value: Any) -> None:
+        setattr(target, name, value)
+
+    def _op_getitem(self, target: Any, key: Any) -> Any:
+        return target[key]
+
+    def _op_setitem(self, target: Any, key: Any, value: Any) -> None:
+        target[key] = value
+
+    def _op_len(self, target: Any) -> int:
+        return len(target)
+
+    def _op_call(self, target: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        return self._call(target, args, kwargs, self._mutations)
 
     def _hello(self) -> dict[str, Any]:
         import numpy

@@ -47,3 +47,11 @@ def test_the_sandbox_gets_exactly_the_runtime_folder():
     assert runtime_sources() == expected
     copied = runtime_dir() / "_graderrt"
     assert {p.name: p.read_bytes() for p in copied.iterdir()} == expected
+
+
+def test_every_op_is_defined_once_and_answered_by_the_worker():
+    from grader.runtime import messages
+    from grader.runtime.worker import Worker
+
+    answered = {name[4:] for name in vars(Worker) if name.startswith("_op_")}
+    assert answered == set(messages.OPS)
