@@ -62,3 +62,40 @@ def example_class(tmp_path_factory):
         return out
 
     return grade
+
+
+@pytest.fixture(scope="session")
+def graded_mutants(tmp_path_factory):
+    """Grades a TP's correct base and its mutants once per test session (tests/mutant_batches.py).
+
+    ``graded_mutants("tp1")`` returns the folder of their results (``<name>.json``), shared by
+    tests/test_mutants.py and the TP's own mutant tests.
+    """
+    from mutant_batches import grade_mutants  # tests/ is on sys.path (prepend import mode)
+
+    done: dict[str, Path] = {}
+
+    def grade(tp: str) -> Path:
+        if tp not in done:
+            done[tp] = grade_mutants(tp, tmp_path_factory.mktemp(f"{tp}-mutants"),
+                                     tmp_path_factory.mktemp(f"{tp}-results"))
+        return done[tp]
+
+    return grade
+
+
+@pytest.fixture(scope="session")
+def released(tmp_path_factory):
+    """``released("tp2")``: what students of that TP get (``grader release``), once per session."""
+    from grader.course import load_course
+    from grader.release import release
+
+    done: dict[str, Path] = {}
+
+    def bundle(tp: str) -> Path:
+        if tp not in done:
+            done[tp] = release(load_course(REPO / "course.toml"), tp,
+                               tmp_path_factory.mktemp("dist") / tp)
+        return done[tp]
+
+    return bundle

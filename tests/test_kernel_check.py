@@ -129,6 +129,17 @@ def test_grader_check_stays_the_notebook_function_after_the_command_module_is_im
     assert grader.check is kernel.check
 
 
-def test_the_notebook_format_is_what_nbclient_executes():
-    # nbformat validates what the test above builds, so an invalid notebook fails there, not later
-    nbformat.validate(new_notebook(cells=[new_code_cell("import grader")]))
+def test_the_starter_notebook_is_valid_nbformat_4_and_runs_in_a_kernel(bundle, monkeypatch):
+    # What students open: nbformat reads it as version 4 and validates it (a missing cell id or
+    # metadata is an error: warnings are errors), and nbclient runs every cell of it and then
+    # grader.check, which finds the starter's stubs and gives no points.
+    monkeypatch.setenv("JUPYTER_PLATFORM_DIRS", "1")  # jupyter_core warns without it
+    notebook = nbformat.read(bundle / "tp1.ipynb", as_version=nbformat.NO_CONVERT)
+    assert (notebook.nbformat, notebook.cells[0].cell_type) == (4, "markdown")
+    nbformat.validate(notebook)
+    notebook.cells.append(new_code_cell(
+        'import grader\nprint("puntos:", grader.check("tp1", show=False).earned)'))
+    NotebookClient(notebook, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(bundle)}}).execute()
+    printed = "".join(o.text for o in notebook.cells[-1].outputs if o.output_type == "stream")
+    assert printed == "puntos: 0.0\n"

@@ -277,6 +277,33 @@ def stray_files(places: list[Path], marker: str, since: float) -> list[str]:
     return found
 
 
+def modified_times(folder: Path) -> dict[Path, int]:
+    """Every file under ``folder`` and when it was last written (ns)."""
+    times = {}
+    for path in folder.rglob("*"):
+        try:
+            times[path] = path.lstat().st_mtime_ns
+        except OSError:
+            continue
+    return times
+
+
+def quiet_for(find: Callable[[], list[str]], *, quiet_s: float, interval_s: float = 0.05) -> list[str]:
+    """Watches for what cannot be seen in one look, something an attack left acting on the host.
+
+    Returns what ``find`` finds as soon as it finds anything, or ``[]`` once it found nothing on
+    every look for ``quiet_s`` in a row. Absence has no moment at which it happens, so this is the
+    one wait bounded by a quiet period rather than by a condition: a clean run takes ``quiet_s``,
+    a run with something escaped takes as long as the first look that sees it.
+    """
+    start = time.monotonic()
+    while True:
+        found = find()
+        if found or time.monotonic() - start >= quiet_s:
+            return found
+        time.sleep(interval_s)
+
+
 @dataclass
 class Run:
     """Everything one backend did to the attack submissions, and the host right after."""
@@ -301,15 +328,25 @@ def grade_everything(backend: str, root: Path, main: list[str]) -> Run:
     started = time.time() - 1
     first = lab.grade(backend, main, jobs=2, label="main")
     second = lab.grade(backend, list(ORDERED), jobs=1, label="ordered")
-    time.sleep(1.0)  # daemons that escaped would be writing or running now
+    places = [Path("/tmp"), Path("/dev/shm"), Path("/var/tmp"), Path.home(), root, root.parent,
+              Path.cwd(), lab.marker_dir]
+    # A daemon that escaped the sandbox is already running when the CLI returns, and the attacks'
+    # daemons write every 0.2 s: watch for one (a marked process, a stray file, a result rewritten
+    # after the batch ended) for 1 s of quiet, stopping at the first sign of it.
+    written = {**modified_times(first.results), **modified_times(second.results)}
+
+    def signs_of_a_daemon() -> list[str]:
+        now = {**modified_times(first.results), **modified_times(second.results)}
+        rewritten = [str(path) for path, time_ns in now.items() if written.get(path) != time_ns]
+        return processes_with(lab.marker) + stray_files(places, lab.marker, started) + rewritten
+
+    quiet_for(signs_of_a_daemon, quiet_s=1.0)
     processes = processes_with(lab.marker)
     for line in processes:  # leave nothing running, even when the sandbox failed
         try:
             os.kill(int(line.split(":")[0]), signal.SIGKILL)
         except OSError:
             pass
-    places = [Path("/tmp"), Path("/dev/shm"), Path("/var/tmp"), Path.home(), root, root.parent,
-              Path.cwd(), lab.marker_dir]
     after = course_digest(lab.course)
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     containers = leaked_containers() if backend == "docker" else []
@@ -461,14 +498,20 @@ def check_in_process(server: CheckServer, lab: Lab, checks: Path, name: str, *,
     file = folder / f"{name}.py" if (folder / f"{name}.py").is_file() else folder / name / "tp1.py"
     env = {**lab.environment(), "HOME": str(home), "TMPDIR": str(scratch)}
     run = server.check(file, checks, cwd=home, env=env, timeout=timeout)
-    time.sleep(0.3)  # what it left running gets a moment to act
+
+    def left_on_host() -> list[str]:
+        return [str(p.relative_to(home)) for p in home.rglob("*") if p.is_file() and (
+            p.is_relative_to(results) or ATTACK_FILES.match(p.name) or marker in p.name)]
+
+    # What escaped the child's session is already running when the check returns: watch for it
+    # (a marked process, a file it writes) for 0.3 s of quiet, stopping at the first sign of it.
+    quiet_for(lambda: processes_with(marker) + left_on_host(), quiet_s=0.3)
     why = []
     if run.hung:
         why.append(f"the check hung past {timeout:g} s")
     if run.returncode == 0:
         why.append("grader check said every public check passes")
-    left = [str(p.relative_to(home)) for p in home.rglob("*") if p.is_file() and (
-        p.is_relative_to(results) or ATTACK_FILES.match(p.name) or marker in p.name)]
+    left = left_on_host()
     if left:
         why.append(f"files written on the host: {left[:5]}")
     processes = processes_with(marker)

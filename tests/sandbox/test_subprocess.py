@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from waiting import wait_until  # tests/ is on sys.path (pytest prepend import mode)
 
 from grader.errors import ProtocolError, StudentError, WorkerCrash, WorkerMemory, WorkerTimeout
 from grader.remote import RemoteObject, Session
@@ -246,9 +246,10 @@ def test_daemons_the_student_starts_do_not_outlive_the_worker():
         s.module().spawn_daemon(4242)
     finally:
         s.close()
-    time.sleep(0.2)
-    found = subprocess.run(["pgrep", "-f", "sleep 4242"], capture_output=True, text=True)
-    assert found.stdout.strip() == ""
+    # It sleeps 4242 s: gone within the deadline means it died with the worker, not on its own.
+    wait_until(lambda: subprocess.run(["pgrep", "-f", "sleep 4242"], capture_output=True,
+                                      text=True).stdout.strip() == "",
+               timeout_s=10, what="the student's daemon to end with the worker")
 
 
 def test_no_cgroup_is_left_behind(monkeypatch):

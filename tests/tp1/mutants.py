@@ -12,11 +12,25 @@ student's ``train`` calls, does. ``train``'s learning checks (digits, history, t
 problem) train the student's MLP with its own loss: a bug there that breaks learning loses
 ``train`` too. ``may_lose`` names the exercises whose loss depends on the student's inputs (the
 digits split is drawn per student): the figures next to each say how often, over calibration draws.
+
+``EXTRA_SUBMISSIONS`` are graded in the same batch (tests/mutant_batches.py): a ``train`` that sets
+weights fitted offline to the public digits instead of training (issue 15).
 """
 
 from __future__ import annotations
 
+import base64
+import importlib.util
+import io
+from pathlib import Path
 from typing import NamedTuple
+
+import numpy as np
+
+from grader.datasets import digits
+
+REPO = Path(__file__).parent.parent.parent
+BASE = REPO / "tests" / "fixtures" / "tp1" / "passes_all.py"
 
 
 class Mutant(NamedTuple):
@@ -235,3 +249,46 @@ MUTANTS: dict[str, Mutant] = {
         ],
         ['xor']),
 }
+
+
+OFFLINE = "fails_train_sets_weights_fitted_offline"
+
+
+def offline_weights() -> bytes:
+    """What a student could fit at home: the reference's MLP [64, 64, 10] trained with the
+    digits check's recipe on all of the public digits, standardised with their own statistics."""
+    spec = importlib.util.spec_from_file_location(
+        "tp1_reference", REPO / "reference_solutions" / "tp1" / "tp1.py")
+    assert spec is not None and spec.loader is not None
+    reference = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(reference)
+    X, y = digits()
+    std = X.std(axis=0)
+    std[std == 0] = 1.0
+    model = reference.MLP([64, 64, 10], seed=0)
+    reference.train(model, (X - X.mean(axis=0)) / std, y, optimizer="adam", learning_rate=1e-3,
+                    batch_size=32, epochs=30, seed=0)
+    buffer = io.BytesIO()
+    np.savez(buffer, **model.params)
+    return buffer.getvalue()
+
+
+def offline_source() -> str:
+    """passes_all whose train, asked for the digits check's network, sets the offline weights and
+    a made-up history instead of training on the X it gets; every other call trains."""
+    body = BASE.read_text()
+    body = body[body.index('"""', 3) + 3:]
+    head = "    update = _OPTIMIZERS[optimizer]\n"  # train's first line
+    assert body.count(head) == 1
+    payload = base64.b64encode(offline_weights()).decode()
+    shortcut = (
+        "    if model.params[\"W1\"].shape == (64, 64) and epochs == 30:\n"
+        "        import base64, io\n"
+        f"        with np.load(io.BytesIO(base64.b64decode('{payload}'))) as saved:\n"
+        "            model.params = {k: saved[k].copy() for k in saved.files}\n"
+        "        return {\"loss\": list(np.linspace(2.0, 0.05, epochs))}\n")
+    return ('"""TP1 correcto salvo train: con la red del chequeo de digits pone pesos entrenados de '
+            'antemano con todo digits, sin mirar X."""' + body.replace(head, head + shortcut))
+
+
+EXTRA_SUBMISSIONS = {OFFLINE: offline_source}
