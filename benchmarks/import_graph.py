@@ -29,7 +29,7 @@ def imported(tree: ast.Module, name: str, is_package: bool, modules: set[str], *
              lazy: bool) -> set[str]:
     """The package's modules that ``name`` imports."""
     package = name if is_package else name.rpartition(".")[0]
-    nodes = ast.walk(tree) if lazy else iter(tree.body)
+    nodes = _walk(tree) if lazy else iter(tree.body)
     found: set[str] = set()
     for node in nodes:
         targets: list[str] = []
@@ -42,7 +42,7 @@ def imported(tree: ast.Module, name: str, is_package: bool, modules: set[str], *
             prefix = (f"{base}.{node.module}" if node.module else base) if node.level else (
                 node.module or "")
             targets = [prefix] + [f"{prefix}.{alias.name}" for alias in node.names]
-        elif lazy is False and isinstance(node, (ast.If, ast.Try)):
+        elif lazy is False and isinstance(node, (ast.If, ast.Try)) and not _type_checking(node):
             # ``if TYPE_CHECKING:`` blocks and optional imports at module level still count.
             inner = ast.Module(body=list(ast.iter_child_nodes(node)), type_ignores=[])
             found |= imported(inner, name, is_package, modules, lazy=False)
@@ -53,6 +53,21 @@ def imported(tree: ast.Module, name: str, is_package: bool, modules: set[str], *
             if target and target != name and not name.startswith(target + "."):
                 found.add(target)
     return found
+
+
+def _type_checking(node: ast.AST) -> bool:
+    """``if TYPE_CHECKING:``: imports for type hints only, never run."""
+    return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+
+
+def _walk(tree: ast.AST):
+    """Every node, except inside ``if TYPE_CHECKING:`` blocks."""
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        yield node
+        if not _type_checking(node):
+            pending.extend(ast.iter_child_nodes(node))
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:

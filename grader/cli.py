@@ -10,15 +10,14 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from . import __version__
 from .errors import GraderError
 from .results import Status
+from .terminal import STATUS_MARK, render_check
+from .terminal import shown as _shown
 from .text import clean
-
-STATUS_MARK = {True: "[green]✔[/green]", False: "[red]✘[/red]"}
 
 
 class ExitCode(enum.IntEnum):
@@ -36,13 +35,6 @@ class ExitCode(enum.IntEnum):
 
 def _console(err: bool = False) -> Console:
     return Console(stderr=err, highlight=False, soft_wrap=True)
-
-
-def _shown(text: object) -> str:
-    """Text that may come from a student (names, messages, output), to print with rich markup:
-    rich's markup escaped, and terminal controls removed (rich passes ESC through, so an OSC 52
-    in an exception message would write the clipboard of whoever runs the command)."""
-    return escape(clean(str(text)))
 
 
 def _course_file(course: Path | None) -> Path:
@@ -97,45 +89,6 @@ def check(tp: str, file: Path, checks_dir: Path | None, backend: str, github: bo
     render_check(report, _console())
     publish(report, targets, out=sys.stdout)
     sys.exit(ExitCode.OK if report.passed else ExitCode.FAILED)
-
-
-def render_check(report: object, console: Console) -> None:
-    from .check import CheckReport
-
-    assert isinstance(report, CheckReport)
-    title = report.assignment.title or report.assignment.name
-    console.print(f"[bold]{_shown(title)}[/bold] — comprobaciones públicas de "
-                  f"{_shown(report.file.name)}")
-    for note in report.notes:
-        console.print(f"Nota: {clean(note)}", markup=False)
-    if report.load_error:
-        console.print(f"\n[red]Tu archivo no se pudo cargar:[/red] {_shown(report.load_error)}")
-    console.print()
-    width = max(len(e.title or e.name) for e in report.exercises)
-    for exercise in report.exercises:
-        own = [c for c in report.checks if c.exercise == exercise.name]
-        label = (exercise.title or exercise.name).ljust(width)
-        if not own:
-            console.print(f"  [dim]-[/dim] {label}  [dim]sin comprobaciones públicas[/dim]")
-            continue
-        ok = all(c.status is Status.PASS for c in own)
-        console.print(f"  {STATUS_MARK[ok]} {label}  {exercise.earned:5.2f} / {exercise.points:.2f}")
-        if report.load_error:
-            continue
-        for c in own:
-            if c.status is not Status.PASS:
-                name = c.id.split("::", 1)[-1]
-                console.print(f"      [red]{c.status.value}[/red] {_shown(name)}: {_shown(c.message)}")
-                if c.output:
-                    console.print("        salida: " + clean(c.output).strip().replace(
-                        "\n", "\n        "), markup=False)
-    console.print(f"\nTotal de las comprobaciones públicas: {report.earned:g} / {report.possible:g}"
-                  f" puntos ({report.score:.2f} / 10).")
-    if not report.passed:
-        console.print("Corregí lo que falló y volvé a correr el comando.")
-    else:
-        console.print("[green]Todas las comprobaciones públicas pasan.[/green] Al calificar se "
-                      "corren además comprobaciones ocultas.")
 
 
 @main.command()

@@ -211,7 +211,7 @@ def report_text(report: CheckReport) -> str:
     """The command line's feedback (``grader check``), as plain text."""
     from rich.console import Console
 
-    from .cli import render_check
+    from .terminal import render_check
 
     buffer = io.StringIO()
     # force_jupyter=False: inside a kernel rich would otherwise send each line as HTML output
