@@ -42,9 +42,9 @@ from typing import Any
 
 from .errors import ConfigError
 from .late import ALL_TPS, Extension, LatePolicy
+from .limits import Limits
 from .notebooks import DEFAULT_NOTEBOOK_MODE
 from .notebooks import MODES as NOTEBOOK_MODES
-from .sandbox.base import Limits
 
 COURSE_FILE = "course.toml"
 ASSIGNMENT_FILE = "assignment.toml"

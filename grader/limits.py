@@ -1,0 +1,58 @@
+"""The resource limits of one submission's worker, as ``[limits]`` in the course files sets them.
+
+A course setting that the sandbox backends enforce: ``grader.course`` reads it and
+``grader.sandbox`` applies it, so it belongs to neither.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits:
+    """Resource limits for one submission's worker. Every limit is always set.
+
+    Example:
+        >>> Limits(call_timeout_s=30, memory_mb=2048)
+    """
+
+    call_timeout_s: float = 10.0
+    """Wall-clock limit of one call into student code (a check can raise it with ``timeout_s``)."""
+    import_timeout_s: float = 60.0
+    """Wall-clock limit for importing the student's module (``import torch`` alone takes seconds)."""
+    submission_timeout_s: float = 600.0
+    """Wall-clock limit for all the checks of one submission; later checks get TIMEOUT."""
+    memory_mb: int = 4096
+    """Address-space limit of the worker (RLIMIT_AS)."""
+    cpu_time_s: int = 1200
+    """CPU-time limit of the worker (RLIMIT_CPU), summed over its threads."""
+    file_size_mb: int = 64
+    """Largest file the worker may write (RLIMIT_FSIZE)."""
+    processes: int = 64
+    """Processes the worker may add (RLIMIT_NPROC above the user's current count, and a pids
+    cgroup where one is writable)."""
+    open_files: int = 256
+    """Open file descriptors (RLIMIT_NOFILE)."""
+    threads: int = 1
+    """BLAS/OpenMP/torch threads (OMP_NUM_THREADS and friends)."""
+    max_message_mb: int = 256
+    """Largest reply accepted from the worker."""
+    scratch_mb: int = 256
+    """Size of the worker's writable ``/tmp`` (docker: a tmpfs of this size)."""
+
+    @classmethod
+    def from_mapping(cls, values: dict[str, Any], *, where: str) -> Limits:
+        """Builds limits from a course-file table, naming any unknown or mistyped key."""
+        known = {f.name: f for f in fields(cls)}
+        for key, value in values.items():
+            if key not in known:
+                raise ConfigError(f"{where}: clave desconocida {key!r}; "
+                                  f"las válidas son {sorted(known)}")
+            if type(value) not in (int, float) or value <= 0:
+                raise ConfigError(f"{where}.{key} debe ser un número positivo "
+                                  f"(llegó {value!r} que es {type(value).__name__})")
+        return replace(cls(), **values)
