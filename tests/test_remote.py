@@ -63,7 +63,8 @@ class ScriptedBackend(Backend):
         return ScriptedChannel(self)
 
     def launch(self, filename: str, limits: Limits) -> Any:
-        raise NotImplementedError
+        # Backend requires it; this fake replaces start() whole, so nothing ever launches.
+        raise NotImplementedError("the scripted backend answers through start() only")
 
 
 def first_call(reply: dict[str, Any], *args: Any, **kwargs: Any) -> Session:
