@@ -2,7 +2,7 @@
 
 Builds replies of about 256 MiB of small nested items, each the way a worker's student code
 could send them, feeds each to the trusted side's ``Decoder`` with its default budgets (what
-``grader.remote.Session`` uses) and prints: the reply's size, the time until it is refused (or
+``grader.engine.session.Session`` uses) and prints: the reply's size, the time until it is refused (or
 decoded), the error, and how much the decoding process's peak RSS grew beyond the frame itself.
 Each reply is decoded in a fresh process, so one's peak does not hide another's.
 

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from grader.course import load_assignment, load_course
-from grader.grading import grade_submission
+from grader.engine.grade import grade_submission
 
 REPO = Path(__file__).resolve().parent.parent
 

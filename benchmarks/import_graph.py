@@ -106,25 +106,32 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def package_graph(root: Path, *, lazy: bool) -> tuple[dict[str, set[str]], dict[str, int]]:
+    """The package at ``root``: each module's imports of the package's modules, and its lines."""
+    files = sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
+    names = {module_name(p, root): p for p in files}
+    graph: dict[str, set[str]] = {}
+    lines: dict[str, int] = {}
+    for name, path in names.items():
+        text = path.read_text(encoding="utf-8")
+        lines[name] = text.count("\n")
+        graph[name] = imported(ast.parse(text), name, path.name == "__init__.py", set(names),
+                               lazy=lazy)
+    return graph, lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--package", default="grader")
     parser.add_argument("--lazy", action="store_true", help="count imports inside functions")
     args = parser.parse_args()
-    root = REPO / args.package
-    files = sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
-    names = {module_name(p, root): p for p in files}
-    graph = {}
-    total = 0
+    graph, lines = package_graph(REPO / args.package, lazy=args.lazy)
     print(f"{'module':<40} {'lines':>6}")
-    for name, path in names.items():
-        text = path.read_text(encoding="utf-8")
-        lines = text.count("\n")
-        total += lines
-        print(f"{name:<40} {lines:>6}")
-        graph[name] = imported(ast.parse(text), name, path.name == "__init__.py", set(names),
-                               lazy=args.lazy)
-    print(f"{len(names)} modules, {total} lines")
+    for name, count in lines.items():
+        print(f"{name:<40} {count:>6}")
+    packages = sorted({name.split(".")[1] for name in lines if name.count(".") >= 1})
+    print(f"{len(lines)} modules, {sum(lines.values())} lines; top-level names under "
+          f"{args.package}/: {len(packages)}")
     found = cycles(graph)
     kind = "module-level and lazy" if args.lazy else "module-level"
     print(f"import cycles ({kind} imports): {len(found)}")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.remote import Session
+from grader.engine.session import Session
 from grader.sandbox.base import Limits
 
 MODULE = "import numpy as np\n\ndef echo(x):\n    return x\n"

@@ -12,12 +12,12 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from . import __version__
-from .errors import GraderError
-from .results import Status
-from .terminal import STATUS_MARK, render_check
-from .terminal import shown as _shown
-from .text import clean
+from grader import __version__
+from grader.errors import GraderError
+from grader.output.terminal import STATUS_MARK, render_check
+from grader.output.terminal import shown as _shown
+from grader.results import Status
+from grader.text import clean
 
 
 class ExitCode(enum.IntEnum):
@@ -38,7 +38,7 @@ def _console(err: bool = False) -> Console:
 
 
 def _course_file(course: Path | None) -> Path:
-    from .course import find_course
+    from grader.course import find_course
 
     found = course or find_course(Path.cwd())
     if found is None:
@@ -81,8 +81,8 @@ def main() -> None:
 def check(tp: str, file: Path, checks_dir: Path | None, backend: str, github: bool,
           classroom: bool) -> None:
     """Corre las comprobaciones públicas de TP sobre tu archivo (.py o .ipynb)."""
-    from .check import check_file
-    from .ci import Targets, publish
+    from grader.student.check import check_file
+    from grader.student.github import Targets, publish
 
     targets = Targets.from_env(github=github, classroom=classroom)
     report = check_file(tp, file, checks_dir=checks_dir, backend=backend)
@@ -111,7 +111,7 @@ def check(tp: str, file: Path, checks_dir: Path | None, backend: str, github: bo
 def grade(tp: str, submissions: Path, out: Path, jobs: int | None, backend: str, gpus: str,
           image: str | None, course: Path | None, force: bool, cluster: str | None) -> None:
     """Califica todas las entregas de SUBMISSIONS con las comprobaciones públicas y ocultas."""
-    from .grading import grade_batch
+    from grader.batch.local import grade_batch
 
     console = _console(err=True)
     if cluster is not None and jobs is not None:
@@ -128,7 +128,7 @@ def grade(tp: str, submissions: Path, out: Path, jobs: int | None, backend: str,
 
     def on_event(event: object) -> None:
         nonlocal done
-        from .grading import BatchEvent
+        from grader.batch.request import BatchEvent
 
         assert isinstance(event, BatchEvent)
         if event.kind == "skipped":
@@ -182,9 +182,9 @@ def grade(tp: str, submissions: Path, out: Path, jobs: int | None, backend: str,
 def gradebook(results_dir: Path, out: Path, long_out: Path | None, roster: Path | None,
               course: Path | None) -> None:
     """Escribe la planilla del curso a partir de los resultados."""
-    from . import gradebook as book
-    from .course import load_course
-    from .intake.roster import read_roster
+    from grader.course import load_course
+    from grader.intake.roster import read_roster
+    from grader.output import gradebook as book
 
     course_data = load_course(_course_file(course))
     roster = roster or (course_data.roster.path if course_data.roster else None)
@@ -215,8 +215,8 @@ def intake(tp: str, form: Path, uploads: Path, roster: Path | None, out: Path,
            course: Path | None) -> None:
     """Arma la carpeta de entregas de TP a partir del formulario: un archivo por estudiante,
     intake.json (cuándo entregó cada uno) e intake.md (las anomalías)."""
-    from .course import load_course
-    from .intake import run_intake
+    from grader.course import load_course
+    from grader.intake import run_intake
 
     course_data = load_course(_course_file(course))
     roster = roster or (course_data.roster.path if course_data.roster else None)
@@ -248,8 +248,8 @@ def intake(tp: str, form: Path, uploads: Path, roster: Path | None, out: Path,
 def export(source: Path, fmt: str, out: Path, tp: str | None, audience: str, published: bool,
            course: Path | None) -> None:
     """Escribe los resultados como Gradescope, JUnit XML, GitHub Classroom o la planilla CSV."""
-    from . import formats
-    from .course import load_course
+    from grader.course import load_course
+    from grader.output import formats
 
     done = formats.export(source, formats.Format(fmt), out, course=load_course(_course_file(course)),
                           tp=tp, audience=formats.Audience(audience), published=published)
@@ -267,8 +267,8 @@ def export(source: Path, fmt: str, out: Path, tp: str | None, audience: str, pub
 @click.option("--course", type=click.Path(path_type=Path, dir_okay=False), default=None)
 def collect_repos_command(tp: str, repos: Path, out: Path, course: Path | None) -> None:
     """Clona cada repositorio de REPOS y copia solo su tpN.py o tpN.ipynb (nada más)."""
-    from .ci import collect_repos, read_repo_list
-    from .course import load_assignment, load_course
+    from grader.course import load_assignment, load_course
+    from grader.student.github import collect_repos, read_repo_list
 
     module = load_assignment(load_course(_course_file(course)).tp(tp).assignment).module
     collected = collect_repos(read_repo_list(repos), module, out)
@@ -292,8 +292,8 @@ def collect_repos_command(tp: str, repos: Path, out: Path, course: Path | None) 
 @click.option("--course", type=click.Path(path_type=Path, dir_okay=False), default=None)
 def report_command(results_dir: Path, out: Path, intake: tuple[Path, ...], course: Path | None) -> None:
     """Escribe el informe de la clase: notas, ejercicios, entregas lentas y anomalías."""
-    from .classreport import class_report
-    from .course import load_course
+    from grader.course import load_course
+    from grader.output.classreport import class_report
 
     files = class_report(results_dir, load_course(_course_file(course)), out, intakes=intake)
     _console().print(f"{len(files.summary.students)} estudiantes, "
@@ -307,8 +307,8 @@ def report_command(results_dir: Path, out: Path, intake: tuple[Path, ...], cours
 @click.option("--force", is_flag=True, help="Reemplazar OUT si ya existe.")
 def release(tp: str, out: Path, course: Path | None, force: bool) -> None:
     """Arma el paquete para estudiantes: enunciado, comprobaciones públicas y valores esperados."""
-    from .course import load_course
-    from .release import release as build_release
+    from grader.course import load_course
+    from grader.student.release import release as build_release
 
     path = build_release(load_course(_course_file(course)), tp, out, force=force)
     files = sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file())
@@ -321,8 +321,8 @@ def release(tp: str, out: Path, course: Path | None, force: bool) -> None:
 @click.option("--backend", type=click.Choice(["subprocess"]), default="subprocess")
 def selftest(tp: str, course: Path | None, backend: str) -> None:
     """Prueba que la referencia saca 10 y el enunciado sin resolver saca 0."""
-    from .course import load_course
-    from .release import selftest as run_selftest
+    from grader.course import load_course
+    from grader.student.release import selftest as run_selftest
 
     console = _console()
     outcomes = run_selftest(load_course(_course_file(course)), tp, backend=backend)
@@ -348,7 +348,7 @@ def image() -> None:
 @click.option("--tag", default=None, help="Nombre de la imagen (grader-sandbox:cpu / :gpu).")
 def image_build(gpu: bool, base: str | None, bootstrap_base: bool, tag: str | None) -> None:
     """Construye la imagen del sandbox (sin red dentro del build)."""
-    from .images import build
+    from grader.sandbox.images import build
 
     console = _console()
     report = build(gpu=gpu, base=base, bootstrap=bootstrap_base, tag=tag,

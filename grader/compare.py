@@ -11,7 +11,7 @@ Expected values are never printed. A value failure shows the student's own value
 index with the absolute and relative error, which together pin the expected value there
 (``|e| = abs / rel``): fine for a public check, whose expected values ship to students anyway, but
 not for a hidden one. So every ``CheckFailure`` also carries ``hidden_message``, the text a hidden
-check records (``grader.harness``), with the relative error and where, and no value::
+check records (``grader.engine.plugin``), with the relative error and where, and no value::
 
     linear_backward: dW difiere: error relativo máx 1.1e-01 en [2, 4] (tolerancia atol=1e-08,
     rtol=1e-06); 12 de 35 elementos fuera de tolerancia

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError
+from grader.errors import ConfigError
 
 _DIGITS = ("datasets", "data", "digits.csv.gz")
 

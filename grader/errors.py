@@ -3,7 +3,7 @@ sandboxed worker raises some of them too (one class per error on both sides of t
 
 from __future__ import annotations
 
-from .runtime.errors import (
+from grader.runtime.errors import (
     ArchiveError,
     ClusterUnavailable,
     ConfigError,

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from grader.errors import ConfigError
 
 SCHEMA = "grader.result/1"
 

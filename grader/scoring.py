@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from fractions import Fraction
 
-from .course import Exercise
-from .results import CheckResult, ExerciseScore, Status
+from grader.course import Exercise
+from grader.results import CheckResult, ExerciseScore, Status
 
 
 def score_checks(checks: list[CheckResult], exercises: Iterable[Exercise]) -> list[ExerciseScore]:

@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import SubmissionError
-from .notebooks import DEFINITIONS, ConvertedNotebook, convert
+from grader.errors import SubmissionError
+from grader.notebooks import DEFINITIONS, ConvertedNotebook, convert
 
 SUFFIXES = (".py", ".ipynb")
 _IGNORED = {".DS_Store", "__MACOSX", "Thumbs.db", "desktop.ini"}

@@ -4,7 +4,7 @@ What student code prints, raises or names reaches ``grader check``'s terminal, t
 HTML feedback, the result JSON and GitHub's job summary. A terminal obeys escape sequences in it:
 OSC 52 writes the clipboard, OSC 8 draws a link whose text is not its target, CSI moves the cursor
 and erases what the grader printed (issue 15). ``clean`` removes them where student text enters a
-result (``grader.remote``, ``grader.harness``) and again where results are rendered, since a
+result (``grader.engine.session``, ``grader.engine.plugin``) and again where results are rendered, since a
 result file may come from an older grader.
 """
 

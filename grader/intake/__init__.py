@@ -22,15 +22,15 @@ import tempfile
 import zoneinfo
 from pathlib import Path, PurePosixPath
 
-from ..course import Course
-from ..errors import UsageError
-from ..results import write_atomic
-from ..submissions import MANIFEST
-from .archives import ArchiveError, ArchiveLimits, gather
-from .form import read_form
-from .manifest import Manifest, StudentRecord
-from .matching import Anomaly, match
-from .roster import read_roster
+from grader.course import Course
+from grader.errors import UsageError
+from grader.intake.archives import ArchiveError, ArchiveLimits, gather
+from grader.intake.form import read_form
+from grader.intake.manifest import Manifest, StudentRecord
+from grader.intake.matching import Anomaly, match
+from grader.intake.roster import read_roster
+from grader.results import write_atomic
+from grader.submissions import MANIFEST
 
 __all__ = ["ArchiveError", "ArchiveLimits", "Manifest", "run_intake"]
 

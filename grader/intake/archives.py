@@ -26,7 +26,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ..errors import ArchiveError
+from grader.errors import ArchiveError
 
 _UTF8_FLAG = 0x800
 _ENCRYPTED_FLAG = 0x1

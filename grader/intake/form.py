@@ -19,10 +19,10 @@ import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..course import FormColumns
-from ..errors import FormError
-from .names import fold
-from .table import read_table
+from grader.course import FormColumns
+from grader.errors import FormError
+from grader.intake.names import fold
+from grader.intake.table import read_table
 
 _LOCALE_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M")
 _LINK = re.compile(r"https?://\S+")

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .matching import KINDS, Anomaly
+from grader.intake.matching import KINDS, Anomaly
 
 SCHEMA = "grader.intake/1"
 

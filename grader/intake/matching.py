@@ -19,11 +19,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from ..submissions import SUFFIXES, safe_name
-from .archives import UploadedFile
-from .form import Response
-from .names import name_key, split_upload_name, student_id_key
-from .roster import Roster, RosterStudent
+from grader.intake.archives import UploadedFile
+from grader.intake.form import Response
+from grader.intake.names import name_key, split_upload_name, student_id_key
+from grader.intake.roster import Roster, RosterStudent
+from grader.submissions import SUFFIXES, safe_name
 
 KINDS = {
     "unmatched_file": "archivo que no es de nadie",

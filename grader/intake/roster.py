@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..course import RosterSettings
-from ..errors import RosterError, SubmissionError
-from .names import email_key, name_key, student_id_key
-from .table import read_table
+from grader.course import RosterSettings
+from grader.errors import RosterError, SubmissionError
+from grader.intake.names import email_key, name_key, student_id_key
+from grader.intake.table import read_table
 
 # Other headers people use for the default columns (SIU Guaraní, spreadsheets by hand).
 _ALIASES = {

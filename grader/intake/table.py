@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import SubmissionError
-from .names import fold
+from grader.errors import SubmissionError
+from grader.intake.names import fold
 
 _DELIMITERS = (",", ";", "\t")
 MAX_BYTES = 64 * 1024 * 1024

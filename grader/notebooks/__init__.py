@@ -26,13 +26,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigError
-from .assemble import assemble, hoist_future_imports
-from .cells import CodeCell, Step, code_cells, read_notebook
-from .colab import make_colab_harmless
-from .definitions import keep_definitions
-from .magics import neutralise_magics
-from .syntax import drop_syntax_errors
+from grader.errors import ConfigError
+from grader.notebooks.assemble import assemble, hoist_future_imports
+from grader.notebooks.cells import CodeCell, Step, code_cells, read_notebook
+from grader.notebooks.colab import make_colab_harmless
+from grader.notebooks.definitions import keep_definitions
+from grader.notebooks.magics import neutralise_magics
+from grader.notebooks.syntax import drop_syntax_errors
 
 DEFINITIONS = "definitions"
 FULL = "full"

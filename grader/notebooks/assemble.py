@@ -9,9 +9,9 @@ from __future__ import annotations
 import ast
 from collections.abc import Sequence
 
-from .cells import CodeCell
-from .magics import MARK
-from .syntax import parse_cell
+from grader.notebooks.cells import CodeCell
+from grader.notebooks.magics import MARK
+from grader.notebooks.syntax import parse_cell
 
 
 def hoist_future_imports(cells: Sequence[CodeCell]) -> tuple[list[CodeCell], list[str]]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import SubmissionError
+from grader.errors import SubmissionError
 
 CELL_TYPES = ("code", "markdown", "raw")
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Sequence
 
-from .cells import CodeCell
-from .syntax import parse_cell
+from grader.notebooks.cells import CodeCell
+from grader.notebooks.syntax import parse_cell
 
 NOTEBOOK_ONLY_MODULES = ("google.colab", "IPython")
 JUPYTER_BUILTINS = ("get_ipython", "display")

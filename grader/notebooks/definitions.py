@@ -37,9 +37,9 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .cells import CodeCell
-from .magics import MARK
-from .syntax import parse_cell
+from grader.notebooks.cells import CodeCell
+from grader.notebooks.magics import MARK
+from grader.notebooks.syntax import parse_cell
 
 _NUMPY = ("array", "asarray", "zeros", "ones", "full", "empty", "eye", "identity", "arange",
           "linspace", "logspace", "zeros_like", "ones_like", "full_like", "float16", "float32",

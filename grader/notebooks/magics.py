@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .cells import CodeCell
+from grader.notebooks.cells import CodeCell
 
 PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun"})
 """Cell magics whose body is Python that IPython runs in the notebook's namespace."""

@@ -12,7 +12,7 @@ import ast
 import warnings
 from collections.abc import Sequence
 
-from .cells import CodeCell
+from grader.notebooks.cells import CodeCell
 
 
 def parse_cell(source: str, *, check: bool = False) -> ast.Module:

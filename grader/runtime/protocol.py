@@ -16,7 +16,7 @@ code  name         payload
 1     NDARRAY      an array header (dtype, shape, order) and its bytes: bool, int, uint, float,
                    complex only
 2     TUPLE        a msgpack list
-3     REF          ``[id, type_name]``: an object that stays in the worker (see ``grader.remote``)
+3     REF          ``[id, type_name]``: an object that stays in the worker (see ``grader.engine.session``)
 4     TENSOR       ``[array, dtype, device, requires_grad]``: a torch tensor
 5     NPSCALAR     a 0-d NDARRAY: a numpy scalar such as ``np.float64(1.5)``
 6     OOBARRAY     an array header whose bytes follow the document in the frame

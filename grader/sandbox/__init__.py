@@ -1,5 +1,5 @@
 """Sandbox backends: where student code runs. See ``base.Backend``."""
 
-from .base import Backend, Channel, Limits
+from grader.sandbox.base import Backend, Channel, Limits
 
 __all__ = ["Backend", "Channel", "Limits"]

@@ -14,9 +14,9 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, SandboxUnavailable
-from ..limits import Limits
-from ..runtime import protocol
+from grader.course.limits import Limits
+from grader.errors import ConfigError, SandboxUnavailable
+from grader.runtime import protocol
 
 _RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
 """``grader/runtime/``: the only grader code a sandbox sees, copied whole."""

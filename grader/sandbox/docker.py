@@ -31,9 +31,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ..errors import SandboxUnavailable, UsageError
-from . import seccomp
-from .base import (
+from grader.errors import SandboxUnavailable, UsageError
+from grader.sandbox import seccomp
+from grader.sandbox.base import (
     Backend,
     Channel,
     Limits,

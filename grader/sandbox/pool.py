@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from .base import Backend, Channel, Limits, install
+from grader.sandbox.base import Backend, Channel, Limits, install
 
 
 class PrestartedBackend(Backend):

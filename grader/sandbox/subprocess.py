@@ -40,9 +40,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ..errors import SandboxUnavailable
-from . import seccomp
-from .base import (
+from grader.errors import SandboxUnavailable
+from grader.sandbox import seccomp
+from grader.sandbox.base import (
     Backend,
     Channel,
     Limits,

@@ -16,7 +16,7 @@ From ``SubmissionResult`` (``grader.results``) and the TP's exercises:
   ``max_score``, ``tests[]`` with ``name``, ``status``, ``score``, ``message``, ``filename``,
   ``line_no`` and ``duration`` in milliseconds, which is what the runners write where the issue
   said ``execution_time``).
-- The gradebook CSV is ``grader.gradebook``'s, never a second implementation.
+- The gradebook CSV is ``grader.output.gradebook``'s, never a second implementation.
 
 Visibility: each check is ``visible``, ``hidden``, ``after_due_date`` or ``after_published``
 (Gradescope's values) or ``total_only`` (only its points count), per exercise or per check in
@@ -39,12 +39,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import results
-from .course import VISIBILITIES, Course, Exercise, load_assignment
-from .errors import UsageError
-from .report import check_name, shown_output
-from .results import CheckResult, Status, SubmissionResult
-from .submissions import safe_name
+from grader import results
+from grader.course import VISIBILITIES, Course, Exercise, load_assignment
+from grader.errors import UsageError
+from grader.output.feedback import check_name, short_id, shown_output
+from grader.results import CheckResult, Status, SubmissionResult
+from grader.submissions import safe_name
 
 VISIBLE, HIDDEN, AFTER_DUE_DATE, AFTER_PUBLISHED, TOTAL_ONLY = VISIBILITIES
 REVEALABLE = (AFTER_DUE_DATE, AFTER_PUBLISHED)
@@ -80,7 +80,7 @@ def visibility_of(check: CheckResult, exercise: Exercise | None) -> str:
     checks ``visible``, hidden ones ``after_due_date``)."""
     if exercise is not None:
         overrides = dict(exercise.check_visibility)
-        for key in (check.id, check.id.split("::", 1)[-1]):
+        for key in (check.id, short_id(check)):
             if key in overrides:
                 return overrides[key]
         if exercise.visibility:
@@ -122,7 +122,7 @@ def entries(result: SubmissionResult, exercises: Sequence[Exercise], *, audience
     """The checks of ``result`` in order; those whose visibility is in ``fold`` become one entry
     at the end, with only their points. For students, a hidden check shown by name (visible, or
     revealed by a date) still loses its parametrization id and what the student's code printed
-    during it, as in the feedback report (``grader.report``): both can carry its inputs."""
+    during it, as in the feedback report (``grader.output.markdown``): both can carry its inputs."""
     by_name = {e.name: e for e in exercises}
     shown: list[Entry] = []
     folded: list[CheckResult] = []
@@ -134,7 +134,7 @@ def entries(result: SubmissionResult, exercises: Sequence[Exercise], *, audience
             continue
         students = audience is Audience.STUDENTS
         shown.append(Entry(
-            name=check_name(check) if students else check.id.split("::", 1)[-1],
+            name=check_name(check) if students else short_id(check),
             exercise=check.exercise, title=(exercise.title if exercise else "") or check.exercise,
             status=check.status, message=check.message,
             output=shown_output(check) if students else check.output, points=check.points,
@@ -353,7 +353,7 @@ def export(source: Path, fmt: Format, out: Path, *, course: Course, tp: str | No
     result file, ``OUT/TP/STUDENT.json`` for a folder. ``junit`` writes one XML file with a
     suite per submission; ``csv`` the gradebook of the folder.
     """
-    from . import gradebook  # pandas: only where a CSV or a results folder is read
+    from grader.output import gradebook  # pandas: only where a CSV or a results folder is read
 
     done = Exported()
     if fmt is Format.CSV:

@@ -1,6 +1,6 @@
 """Warm trusted graders: one process per job slot grades submission after submission (issue 9).
 
-A batch used to start a fresh trusted process (``python -m grader.grading REQUEST``) for every
+A batch used to start a fresh trusted process (``python -m grader.batch.child REQUEST``) for every
 submission, paying Python, numpy, pytest, torch and scikit-learn imports, the check files'
 collection and the reference's computations each time (about 2-5 s of CPU per submission, more
 than TP1's checks themselves). A ``WarmChild`` is that same trusted process kept alive: it reads
@@ -29,14 +29,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from .sandbox.base import die_with_parent
+from grader.sandbox.base import die_with_parent
 
 #: Submissions one warm process grades before it is replaced (bounds slow leaks in libraries).
 MAX_JOBS = 100
 
 
 class WarmChild:
-    """A long-lived trusted grading process (``python -m grader.grading --serve``).
+    """A long-lived trusted grading process (``python -m grader.batch.child --serve``).
 
     Args:
         max_jobs: submissions graded before the process is replaced by a fresh one.
@@ -92,7 +92,7 @@ class WarmChild:
         self._stop()
         self._stderr = (logs / f".calificador-{os.getpid()}-{id(self)}.log").open("ab")
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "grader.grading", "--serve"], stdin=subprocess.PIPE,
+            [sys.executable, "-m", "grader.batch.child", "--serve"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self._stderr, preexec_fn=die_with_parent)
         self._jobs = 0
         self._register(self._process)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import (
+from grader.errors import (
     ConfigError,
     ProtocolError,
     SandboxUnavailable,
@@ -33,9 +33,9 @@ from .errors import (
     WorkerMemory,
     WorkerTimeout,
 )
-from .runtime import messages, protocol
-from .sandbox.base import Backend, Channel, Limits
-from .text import MESSAGE_CAP, TRACEBACK_CAP, TYPE_NAME_CAP, clean
+from grader.runtime import messages, protocol
+from grader.sandbox.base import Backend, Channel, Limits
+from grader.text import MESSAGE_CAP, TRACEBACK_CAP, TYPE_NAME_CAP, clean
 
 _OUTPUT_CAP = 16384
 #: What a worker may say about itself (``hello``, ``seed``): entries, key and text lengths.

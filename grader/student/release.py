@@ -22,12 +22,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__
-from .course import Course, load_assignment
-from .errors import ConfigError, UsageError
-from .harness import run_on_module
-from .reference import EXPECTED_FILE, RecordingReference, load_reference
-from .results import Status
+from grader import __version__
+from grader.course import Course, load_assignment
+from grader.engine.plugin import run_on_module
+from grader.engine.reference import EXPECTED_FILE, RecordingReference, load_reference
+from grader.errors import ConfigError, UsageError
+from grader.results import Status
 
 _README = """# {title}
 
@@ -142,7 +142,7 @@ def release(course: Course, tp: str, out: Path, *, force: bool = False) -> Path:
 def _bundle_toml(source: Path, public: list[str], helpers: str | None, notebook_mode: str) -> str:
     """The assignment file with paths rewritten for the bundle and no hidden checks listed (nor
     named, as ``check_visibility`` does), and the course's notebook mode
-    (``grader.check.bundle_notebook_mode`` reads it back)."""
+    (``grader.student.check.bundle_notebook_mode`` reads it back)."""
     lines = []
     for line in source.read_text(encoding="utf-8").splitlines():
         key = line.split("=")[0].strip()
@@ -176,7 +176,7 @@ class SelftestOutcome:
 
 def selftest(course: Course, tp: str, *, backend: str = "subprocess") -> list[SelftestOutcome]:
     """Grades the reference (must score the maximum) and each starter file (must score 0)."""
-    from .grading import grade_submission
+    from grader.engine.grade import grade_submission
 
     entry = course.tp(tp)
     assignment = load_assignment(entry.assignment)

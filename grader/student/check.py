@@ -14,16 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import scoring
-from .course import ASSIGNMENT_FILE, Assignment, Course, find_course, load_assignment, load_course
-from .errors import ConfigError, SubmissionError, UsageError
-from .harness import run_on_module
-from .notebooks import DEFAULT_NOTEBOOK_MODE, MODES
-from .reference import EXPECTED_FILE, ReplayReference, load_reference
-from .results import CheckResult, ExerciseScore
-from .sandbox.base import Limits
-from .sandbox.subprocess import SubprocessBackend
-from .submissions import prepared_source
+from grader import scoring
+from grader.course import ASSIGNMENT_FILE, Assignment, Course, find_course, load_assignment, load_course
+from grader.engine.plugin import run_on_module
+from grader.engine.reference import EXPECTED_FILE, ReplayReference, load_reference
+from grader.errors import ConfigError, SubmissionError, UsageError
+from grader.notebooks import DEFAULT_NOTEBOOK_MODE, MODES
+from grader.results import CheckResult, ExerciseScore
+from grader.sandbox.base import Limits
+from grader.sandbox.subprocess import SubprocessBackend
+from grader.submissions import prepared_source
 
 
 @dataclass(repr=False)

@@ -8,8 +8,8 @@ import ast
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from .syntax import _argument, _arguments, _scope_locals, _top
-from .tables import (
+from grader.engine.static.syntax import _argument, _arguments, _scope_locals, _top
+from grader.engine.static.tables import (
     _ANY_MEMBER,
     _BUILTIN_NAMES,
     _CALLABLES,
@@ -29,7 +29,7 @@ from .tables import (
 )
 
 if TYPE_CHECKING:
-    from .module import _Analysis
+    from grader.engine.static.module import _Analysis
 
 
 class _Scan:

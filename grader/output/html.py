@@ -1,29 +1,23 @@
-"""The feedback report of one graded submission as a self-contained HTML page, in Spanish.
+"""Feedback as HTML, in Spanish: the report of one graded submission as a self-contained page
+(``html_report``) and a ``grader check`` run as a notebook cell's output (``check_html``), both
+rendered from the feedback model (``grader.output.feedback``, which decides what a student may see).
 
-It shows what ``grader.report.markdown`` shows, taken from the same helpers (see ``grader.report``
-for what a student may and may not see). The page loads nothing: the style is inline, there is no
-script, and its Content-Security-Policy forbids scripts and every resource except ``data:`` images,
-so a page saved to disk or mailed looks the same everywhere. Everything that came from the student
-(output, messages, file and student names) is escaped, and cleaned of terminal controls; the
-policy is a second line of defence.
+The page loads nothing: the style is inline, there is no script, and its Content-Security-Policy
+forbids scripts and every resource except ``data:`` images, so a page saved to disk or mailed looks
+the same everywhere. Everything that came from the student (output, messages, file and student
+names) is escaped, and cleaned of terminal controls; the policy is a second line of defence.
 
-``document`` wraps any body in that frame; the class report (``grader.classreport``) uses it too.
+``document`` wraps any body in that frame; the class report (``grader.output.classreport``) uses it
+too.
 """
 
 from __future__ import annotations
 
 import html
 
-from .report import (
-    Failure,
-    exercise_mark,
-    failures,
-    hidden_counts,
-    local_file,
-    reproduce_command,
-)
-from .results import SubmissionResult
-from .text import clean
+from grader.output.feedback import Failure, Feedback, of_result, short_id
+from grader.results import SubmissionResult
+from grader.text import clean
 
 CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
        "form-action 'none'")
@@ -101,44 +95,84 @@ def _failure(item: Failure) -> str:
 
 def html_report(result: SubmissionResult, *, title: str = "") -> str:
     """The student's feedback report for one TP, as a self-contained HTML page."""
-    heading = f"{title or result.tp.upper()}: devolución para {result.student}"
+    feedback = of_result(result, title=title)
+    heading = f"{feedback.title}: devolución para {result.student}"
     body = [f"<h1>{esc(heading)}</h1>",
-            f"<p>Archivo: <code>{esc(result.submission_file)}</code> · Nota: <strong class=\"grade\">"
+            f"<p>Archivo: <code>{esc(feedback.file)}</code> · Nota: <strong class=\"grade\">"
             f"{result.score:.2f} / 10</strong> ({result.earned:g} de {result.possible:g} puntos)</p>"]
-    body += [f"<p class=\"note\">Nota: {esc(note)}</p>" for note in result.notes]
-    if result.load_error:
+    body += [f"<p class=\"note\">Nota: {esc(note)}</p>" for note in feedback.notes]
+    if feedback.load_error:
         body.append("<section class=\"load-error\"><h2>Tu archivo no se pudo cargar</h2>"
                     "<p>Ninguna comprobación pudo correr:</p>"
-                    f"<pre>{esc(result.load_error)}</pre></section>")
+                    f"<pre>{esc(feedback.load_error)}</pre></section>")
     rows = []
-    for exercise in result.exercises:
-        mark = exercise_mark(exercise)
-        kind = {"✔": "full", "◐": "some"}.get(mark, "none")
-        rows.append(f"<tr class=\"{kind}\"><td class=\"mark\">{mark}</td>"
-                    f"<td>{esc(exercise.title or exercise.name)}</td>"
-                    f"<td class=\"num\">{exercise.earned:.2f} / {exercise.points:.2f}</td>"
-                    f"<td class=\"num\">{exercise.passed} / {exercise.checks}</td></tr>")
+    for exercise in feedback.exercises:
+        score = exercise.score
+        kind = {"✔": "full", "◐": "some"}.get(exercise.mark, "none")
+        rows.append(f"<tr class=\"{kind}\"><td class=\"mark\">{exercise.mark}</td>"
+                    f"<td>{esc(exercise.title)}</td>"
+                    f"<td class=\"num\">{score.earned:.2f} / {score.points:.2f}</td>"
+                    f"<td class=\"num\">{score.passed} / {score.checks}</td></tr>")
     body.append("<table class=\"exercises\"><thead><tr><th></th><th>Ejercicio</th>"
                 "<th class=\"num\">Puntos</th><th class=\"num\">Comprobaciones</th></tr></thead>"
                 "<tbody>" + "".join(rows) + "</tbody></table>")
-    passed, total = hidden_counts(result)
-    if total and not result.load_error:
-        body.append(f"<p>Comprobaciones ocultas: pasaron {passed} de {total}.</p>")
-    grouped = failures(result)
-    if grouped:
+    if feedback.hidden_total and not feedback.load_error:
+        body.append(f"<p>Comprobaciones ocultas: pasaron {feedback.hidden_passed} de "
+                    f"{feedback.hidden_total}.</p>")
+    if feedback.failed:
         body.append("<section class=\"failed\"><h2>Qué falló</h2>")
-        for exercise, items in grouped:
-            body.append(f"<h3>{esc(exercise.title or exercise.name)} ({exercise.earned:.2f} / "
-                        f"{exercise.points:.2f})</h3><ul class=\"failures\">"
-                        + "".join(_failure(i) for i in items) + "</ul>")
+        for exercise in feedback.failed:
+            body.append(f"<h3>{esc(exercise.title)} ({exercise.score.earned:.2f} / "
+                        f"{exercise.score.points:.2f})</h3><ul class=\"failures\">"
+                        + "".join(_failure(i) for i in exercise.failures) + "</ul>")
         body.append("</section>")
     body.append("<section><h2>Cómo reproducirlo</h2>"
                 "<p>En la carpeta del TP (la que entrega la cátedra), con tu archivo guardado como "
-                f"<code>{esc(local_file(result))}</code>:</p>"
-                f"<pre class=\"cmd\">{esc(reproduce_command(result))}</pre>"
+                f"<code>{esc(feedback.local_file)}</code>:</p>"
+                f"<pre class=\"cmd\">{esc(feedback.reproduce_command)}</pre>"
                 "<p>Así corren las comprobaciones públicas. Las ocultas no se pueden correr en tu "
                 "máquina: usan otras entradas y solo informan si pasaron y por qué no.</p></section>")
     if result.started_at:
         body.append(f"<footer>Calificado el {esc(result.started_at[:10])} con grader "
                     f"{esc(result.grader_version)}.</footer>")
     return document(heading, "\n".join(body))
+
+
+_CELL_MARK = {True: '<span style="color:#1a7f37">✔</span>',
+              False: '<span style="color:#cf222e">✘</span>'}
+
+
+def check_html(feedback: Feedback) -> str:
+    """A ``grader check`` run as a notebook cell's HTML output: one table row per exercise with
+    what failed (public checks only: that run has no others)."""
+    def text(value: str) -> str:
+        # Student text (messages, names) without the controls a notebook would pass through.
+        return html.escape(clean(value))
+
+    out = [f"<div><p><strong>{text(feedback.title)}</strong>: comprobaciones públicas</p>"]
+    out += [f"<p><em>Nota:</em> {text(note)}</p>" for note in feedback.notes]
+    if feedback.load_error:
+        out.append(f"<p style=\"color:#cf222e\">No se pudo cargar:</p>"
+                   f"<pre>{text(feedback.load_error)}</pre>")
+    out.append("<table><thead><tr><th></th><th style=\"text-align:left\">Ejercicio</th>"
+               "<th style=\"text-align:right\">Puntos</th><th style=\"text-align:left\">Qué falló"
+               "</th></tr></thead><tbody>")
+    for exercise in feedback.exercises:
+        name = text(exercise.title)
+        if not exercise.checks:
+            out.append(f"<tr><td>-</td><td>{name}</td><td></td><td>sin comprobaciones públicas"
+                       "</td></tr>")
+            continue
+        failed = "".join(
+            f"<li><strong>{text(c.status.value)}</strong> {text(short_id(c))}: "
+            f"<pre style=\"white-space:pre-wrap;margin:0\">{text(c.message)}</pre></li>"
+            for c in exercise.checks if c.status.value != "PASS")
+        out.append(f"<tr><td>{_CELL_MARK[exercise.all_passed]}</td><td>{name}</td>"
+                   f"<td style=\"text-align:right\">{exercise.score.earned:.2f} / "
+                   f"{exercise.score.points:.2f}</td><td>"
+                   + (f"<ul style=\"margin:0\">{failed}</ul>" if failed else "") + "</td></tr>")
+    out.append("</tbody></table>")
+    result = feedback.result
+    out.append(f"<p>Total de las comprobaciones públicas: {result.earned:g} / {result.possible:g} "
+               f"puntos ({result.score:.2f} / 10).</p></div>")
+    return "\n".join(out)

@@ -36,8 +36,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable
 
-from .module import _Analysis
-from .report import StaticReport
+from grader.engine.static.module import _Analysis
+from grader.engine.static.report import StaticReport
 
 __all__ = ["StaticReport", "analyse", "forbidden_uses"]
 

@@ -1,12 +1,12 @@
 """Grading a batch on a Dask distributed cluster (``grader grade ... --cluster tcp://HOST:8786``).
 
-``grading.grade_batch`` lists the submissions, reuses current results and writes every result; only
-the step "grade one pending submission" moves here: each becomes one task on the cluster. The task
-runs on a worker machine what a local batch runs, the trusted child ``python -m grader.grading``
-with the chosen sandbox backend, and returns the result as JSON text. This process checks that text
-(schema, student, submission hash, grading fingerprint) and writes it with
-``grading.write_result``, so the results store is the one a local run writes: resumable, atomic,
-file for file the same.
+``grader.batch.local.grade_batch`` lists the submissions, reuses current results and writes every
+result; only the step "grade one pending submission" moves here: each becomes one task on the
+cluster. The task runs on a worker machine what a local batch runs, the trusted child
+``python -m grader.batch.child`` with the chosen sandbox backend, and returns the result as JSON
+text. This process takes that text through ``grader.batch.request.accept`` as a local batch does
+(schema, student, submission hash, grading fingerprint), so the results store is the one a local
+run writes: resumable, atomic, file for file the same.
 
 Each task carries as bytes everything its grading reads: the submission, ``course.toml`` and the
 TP's assignment and reference folders (a few hundred KB). A worker machine then needs only the
@@ -39,25 +39,14 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from . import __version__, results
-from .errors import ClusterUnavailable, GraderError, UsageError
-from .grading import (
-    BatchEvent,
-    BatchJob,
-    GradeRequest,
-    child_request,
-    child_timeout_s,
-    make_backend,
-    mismatch,
-    result_path,
-    run_child,
-    tp_files,
-    tp_folders,
-    write_result,
-)
-from .results import SubmissionResult
-from .sandbox.base import Limits
-from .submissions import Submission, safe_name
+from grader import __version__, results
+from grader.batch.child import child_timeout_s, run_child
+from grader.batch.request import BatchEvent, BatchJob, GradeRequest, accept
+from grader.course.limits import Limits
+from grader.engine.grade import tp_files, tp_folders
+from grader.errors import ClusterUnavailable, GraderError, UsageError
+from grader.sandbox import registry
+from grader.submissions import Submission, safe_name
 
 RETRIES = 2
 """Reruns of a task that raised on its worker (a task whose worker died is rerun by the scheduler)."""
@@ -82,12 +71,7 @@ def _distributed() -> Any:
 def check_options(*, backend: str, gpus: str) -> None:
     """Fails early, on this machine, for options no worker could grade with."""
     _distributed()
-    if backend == "subprocess" and gpus != "none":
-        raise UsageError("--gpus solo funciona con --backend docker")
-    if backend == "docker":
-        from .sandbox.docker import parse_gpus
-
-        parse_gpus(gpus)
+    registry.check_options(backend, gpus=gpus)
 
 
 # --- the worker's side ---------------------------------------------------------------------------
@@ -98,15 +82,7 @@ def check_worker(backend: str, gpus: str, image: str | None) -> dict[str, Any]:
     info: dict[str, Any] = {"version": __version__, "cpus": os.cpu_count() or 1, "error": "",
                             "warning": ""}
     try:
-        make_backend(backend, gpus=gpus, image=image)
-        if backend == "docker":
-            from .sandbox.docker import remove_leftovers
-
-            remove_leftovers()
-        if backend == "subprocess":
-            from .sandbox.subprocess import NO_ISOLATION, bwrap_path
-
-            info["warning"] = NO_ISOLATION if bwrap_path() is None else ""
+        info["warning"] = registry.preflight(backend, gpus=gpus, image=image)
     except GraderError as exc:
         info["error"] = str(exc)
     return info
@@ -245,7 +221,7 @@ def _check_workers(client: Any, address: str, job: BatchJob) -> dict[str, int]:
                                  "ofrece GPUs; arrancalos con 'dask worker ... --resources GPU=1'")
     try:
         infos = client.run(check_worker, job.backend, job.gpus, job.image)
-    except Exception as exc:  # a worker without grader.cluster, or that died: report it, in Spanish
+    except Exception as exc:  # a worker without grader.batch.cluster, or that died: report it, in Spanish
         raise ClusterUnavailable(f"no pude revisar los workers de {address} ({type(exc).__name__}: "
                                  f"{exc}); cada worker necesita grader instalado") from None
     problems = []
@@ -255,7 +231,7 @@ def _check_workers(client: Any, address: str, job: BatchJob) -> dict[str, int]:
         elif info["error"]:
             problems.append(f"{worker}: {info['error']}")
         elif info["warning"]:
-            from .sandbox.subprocess import NoIsolationWarning
+            from grader.sandbox.subprocess import NoIsolationWarning
 
             warnings.warn(f"{worker}: {info['warning']}", NoIsolationWarning, stacklevel=2)
     if problems:
@@ -267,9 +243,8 @@ def _check_workers(client: Any, address: str, job: BatchJob) -> dict[str, int]:
             for worker, info in infos.items()}
 
 
-def accept(job: BatchJob, submission: Submission, sha256: str, reply: Any) -> BatchEvent:
-    """Checks a task's reply and, when it holds a valid result for this very submission and
-    grading setup, writes it (and the log) as a local batch does."""
+def take_reply(job: BatchJob, submission: Submission, sha256: str, reply: Any) -> BatchEvent:
+    """Checks a task's reply, writes its log, and ``accept``s its result as a local batch does."""
     student = submission.student
 
     def failed(message: str) -> BatchEvent:
@@ -286,22 +261,13 @@ def accept(job: BatchJob, submission: Submission, sha256: str, reply: Any) -> Ba
             and isinstance(data.get("log"), str) and isinstance(data.get("worker"), str)
             and isinstance(data.get("result"), str | None)):
         return failed("el worker devolvió una respuesta sin returncode, log, worker y result")
-    log = job.out / job.tp / "logs" / f"{safe_name(student)}.log"
+    log = job.log_path(student)
     results.write_atomic(log, data["log"])
     if data["returncode"] != 0 or data["result"] is None:
         tail = data["log"].strip().splitlines()[-3:]
         return failed(f"el calificador falló en {data['worker']} (código {data['returncode']}); "
                       f"ver {log}: " + " | ".join(tail))
-    try:
-        result = SubmissionResult.from_dict(json.loads(data["result"]),
-                                            source=f"{data['worker']}: resultado de {student}")
-    except (json.JSONDecodeError, GraderError) as exc:
-        return failed(str(exc))
-    problem = mismatch(job, student, sha256, result, source=data["worker"])
-    if problem:
-        return failed(problem)
-    write_result(result, result_path(job.out, job.tp, student))
-    return BatchEvent("graded", student, result)
+    return accept(job, student, sha256, data["result"], source=data["worker"])
 
 
 def run_on_cluster(address: str, job: BatchJob,
@@ -320,9 +286,9 @@ def run_on_cluster(address: str, job: BatchJob,
         futures: dict[Any, tuple[Submission, str]] = {}
         for submission in pending:
             data = submission.path.read_bytes()
-            payload = {"request": child_request(job, submission).to_dict(), "course_files": files,
-                       "course_file": course_file, "submission_name": submission.path.name,
-                       "submission": data, "threads": threads,
+            payload = {"request": GradeRequest.for_submission(job, submission).to_dict(),
+                       "course_files": files, "course_file": course_file,
+                       "submission_name": submission.path.name, "submission": data, "threads": threads,
                        "env": {job.course.secret_env: secret} if secret else {}}
             # The key names the student: the dashboard (and tests) can tell which task is which.
             key = f"grade-{job.tp}-{safe_name(submission.student)}-{uuid.uuid4().hex[:8]}"
@@ -341,7 +307,7 @@ def run_on_cluster(address: str, job: BatchJob,
                                        message=f"el cluster no calificó la entrega "
                                                f"({type(exc).__name__}: {exc})")
                 else:
-                    event = accept(job, submission, sha256, reply)
+                    event = take_reply(job, submission, sha256, reply)
                 future.release()
                 yield event
         except BaseException:  # Ctrl-C, or the caller stopped early: written results stay

@@ -6,9 +6,9 @@ from __future__ import annotations
 import ast
 import builtins
 
-from .report import StaticReport, _reason
-from .scan import _Scan
-from .syntax import _COMPOUND, _binding, _bound_names, _is_main_guard
+from grader.engine.static.report import StaticReport, _reason
+from grader.engine.static.scan import _Scan
+from grader.engine.static.syntax import _COMPOUND, _binding, _bound_names, _is_main_guard
 
 _SPECIALIZATIONS = 200
 """Calls with constant arguments read per closure (a recursion that grows its argument stops)."""

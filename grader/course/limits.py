@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from .errors import ConfigError
+from grader.errors import ConfigError
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -21,11 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import SandboxUnavailable, UsageError
-from .sandbox.base import runtime_dir
-from .sandbox.docker import DEFAULT_IMAGES, RUNTIME_LABEL, docker_cli, run_docker, runtime_hash
+from grader.errors import SandboxUnavailable, UsageError
+from grader.sandbox.base import runtime_dir
+from grader.sandbox.docker import DEFAULT_IMAGES, RUNTIME_LABEL, docker_cli, run_docker, runtime_hash
 
-DOCKER_DIR = Path(__file__).resolve().parent.parent / "docker"
+DOCKER_DIR = Path(__file__).resolve().parents[2] / "docker"
 BOOTSTRAP_BASE = "grader-base:bookworm"
 GPU_BASE = "pytorch/pytorch:2.9.1-cuda12.8-cudnn9-runtime"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"

@@ -10,7 +10,7 @@ class StaticReport:
     """What ``analyse`` found, per function asked about; functions with nothing are left out.
 
     Example:
-        >>> from grader.static import analyse
+        >>> from grader.engine.static import analyse
         >>> analyse("def f(x):\\n    return exec(x)\\n", ["f"], ["torch"]).undecidable
         {'f': ['usa exec (línea 2)']}
     """

@@ -17,8 +17,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .errors import ConfigError, GraderError
-from .runtime import protocol
+from grader.errors import ConfigError, GraderError
+from grader.runtime import protocol
 
 EXPECTED_FILE = "expected.msgpack"
 
@@ -144,3 +144,24 @@ class ReplayReference:
             return protocol.Decoder.unbounded().decode(protocol.Encoder().encode(self._expected[key]))
 
         return replay
+
+
+class References:
+    """The references of one trusted process.
+
+    Args:
+        cache: load each TP's reference once and cache its outputs (``CachingReference``) for
+            every submission this process grades (a warm process); otherwise load it fresh
+            every time.
+    """
+
+    def __init__(self, *, cache: bool = False) -> None:
+        self._kept: dict[tuple[Path, str], Any] | None = {} if cache else None
+
+    def load(self, folder: Path, module_name: str) -> Any:
+        if self._kept is None:
+            return load_reference(folder, module_name)
+        key = (folder.resolve(), module_name)
+        if key not in self._kept:
+            self._kept[key] = CachingReference(load_reference(folder, module_name))
+        return self._kept[key]

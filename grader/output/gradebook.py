@@ -12,7 +12,7 @@ with no result is ``missing``), and results that match no roster student are lef
 in ``Collected.problems``.
 
 When the course defines deadlines and the results carry when they were handed in
-(``submitted_at``, from ``grader intake``), the late policy (``grader.late``) applies: ``tpN`` and
+(``submitted_at``, from ``grader intake``), the late policy (``grader.course.late``) applies: ``tpN`` and
 ``final`` are after the penalty, and three columns per TP of the course follow ``condition``:
 ``tp1_raw, tp1_late_days, tp1_penalty, tp2_raw, ...`` (the score before the penalty, the days
 late, the points lost). ``late_days`` is empty when unknown (no submission time, no deadline or
@@ -29,13 +29,13 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from . import late, results, scoring
-from .course import Course
-from .errors import ConfigError
-from .results import SubmissionResult
+from grader import results, scoring
+from grader.course import Course, late
+from grader.errors import ConfigError
+from grader.results import SubmissionResult
 
 if TYPE_CHECKING:
-    from .intake.roster import Roster, RosterStudent
+    from grader.intake.roster import Roster, RosterStudent
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

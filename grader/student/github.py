@@ -8,7 +8,7 @@ runs the public checks and then:
 - prints one ``::error file=...,line=...::`` workflow command per failing check, pointing at the
   ``def`` of the student's function (or the line of their traceback);
 - appends ``result=<base64>`` to ``$GITHUB_OUTPUT``: GitHub Classroom's runner output
-  (``grader.formats.classroom``), for its grading reporter.
+  (``grader.output.formats.classroom``), for its grading reporter.
 
 For the course (``examples/ci/course``), ``collect_repos`` clones each student repository with
 ``--depth 1`` and copies out only ``tpN.py`` / ``tpN.ipynb``, a plain file, recording the commit:
@@ -30,10 +30,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TextIO
 
-from . import __version__, results
-from .check import CheckReport
-from .errors import UsageError
-from .formats import (
+from grader import results
+from grader.errors import UsageError
+from grader.output import github
+from grader.output.feedback import of_check, result_of
+from grader.output.formats import (
     LOAD_ERROR_NAME,
     Audience,
     Entry,
@@ -42,21 +43,12 @@ from .formats import (
     entries,
     student_fold,
 )
-from .results import Status, SubmissionResult
-from .submissions import module_source, safe_name
-from .text import clean
+from grader.results import Status
+from grader.student.check import CheckReport
+from grader.submissions import module_source, safe_name
 
 MAX_SUBMISSION_BYTES = 5 * 1024 * 1024
 """A ``tpN.py``/``.ipynb`` larger than this is not collected (a notebook with outputs is ~1 MB)."""
-
-
-def result_of(report: CheckReport) -> SubmissionResult:
-    """The result model of a ``grader check`` run, so every writer serves it too."""
-    return SubmissionResult(
-        student="", tp=report.assignment.name, submission_file=report.file.name,
-        submission_sha256="", grader_version=__version__, fingerprint="", checks=report.checks,
-        exercises=report.exercises, earned=report.earned, possible=report.possible,
-        score=report.score, load_error=report.load_error, notes=list(report.notes))
 
 
 # --- where in the student's file ------------------------------------------------------------
@@ -115,10 +107,6 @@ def check_lines(report: CheckReport) -> dict[str, int]:
 # --- the job summary and the annotations ----------------------------------------------------
 
 
-def _cell(text: str) -> str:
-    return clean(text).replace("|", "\\|").replace("\n", " ")
-
-
 def _relative(path: Path) -> str:
     try:
         return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
@@ -126,70 +114,23 @@ def _relative(path: Path) -> str:
         return path.as_posix()
 
 
-def _shown(report: CheckReport, revealed: Collection[str]) -> list[Entry]:
-    return entries(result_of(report), report.assignment.exercises, audience=Audience.STUDENTS,
-                   fold=student_fold(revealed))
+def _failed(report: CheckReport, revealed: Collection[str]) -> list[Entry]:
+    """The failing checks as a student sees them on GitHub (hidden ones folded unless revealed)."""
+    return [entry for entry in entries(result_of(report), report.assignment.exercises,
+                                       audience=Audience.STUDENTS, fold=student_fold(revealed))
+            if entry.status is not Status.PASS]
 
 
 def summary_markdown(report: CheckReport, *, revealed: Collection[str] = ()) -> str:
     """The job summary: a table per exercise with points, then what failed (in Spanish)."""
-    title = report.assignment.title or report.assignment.name
-    ok = report.passed
-    lines = [f"## {title}: comprobaciones públicas", "",
-             f"{'✅' if ok else '❌'} **{report.earned:g} / {report.possible:g} puntos** "
-             f"({report.score:.2f} / 10) en `{report.file.name}`", ""]
-    if report.notes:
-        lines += [*[f"> Nota: {_cell(note)}" for note in report.notes], ""]
-    if report.load_error:
-        lines += ["> **Tu archivo no se pudo cargar**, así que ninguna comprobación pudo correr:",
-                  ">", *[f"> {line}" for line in report.load_error.splitlines()], ""]
-    lines += ["| Ejercicio | Puntos | Comprobaciones | |", "|---|---:|---:|:-:|"]
-    for exercise in report.exercises:
-        mark = "—" if not exercise.checks else ("✅" if exercise.passed == exercise.checks else "❌")
-        lines.append(f"| {_cell(exercise.title or exercise.name)} | {exercise.earned:.2f} / "
-                     f"{exercise.points:.2f} | {exercise.passed} / {exercise.checks} | {mark} |")
-    lines.append(f"| **Total** | **{report.earned:.2f} / {report.possible:.2f}** | | |")
-    failed = [e for e in _shown(report, revealed) if e.status is not Status.PASS]
-    if failed and not report.load_error:
-        lines += ["", "### Qué falló", ""]
-        for entry in failed:
-            where = f"**{_cell(entry.title)}** · `{entry.name}`" if entry.exercise else "**Ocultas**"
-            lines.append(f"- {where} ({entry.status.value}): {_cell(entry.message)}")
-            if entry.output:
-                lines += ["", "  ```text",
-                          *[f"  {line}" for line in clean(entry.output).splitlines()[:20]],
-                          "  ```"]
-    lines += ["", f"Para verlo en tu máquina: `grader check {report.assignment.name} "
-              f"{report.file.name}`. Al calificar se corren además comprobaciones ocultas.", ""]
-    return "\n".join(lines)
-
-
-def _escape_data(text: str) -> str:
-    # Workflow-command escaping (@actions/core's escapeData): a message can never end the command.
-    # Student text loses its terminal controls first, as on every other surface (issue 15).
-    return clean(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+    return github.summary_markdown(of_check(report), _failed(report, revealed))
 
 
 def annotation_commands(report: CheckReport, *, revealed: Collection[str] = ()) -> list[str]:
     """One ``::error`` workflow command per failing check (folded ones as one), with the file
     and, where known, the line."""
-    lines = check_lines(report)
-    file = _escape_property(_relative(report.file))
-
-    def command(title: str, message: str, line: int | None) -> str:
-        where = f"file={file}" + (f",line={line}" if line else "")
-        return f"::error {where},title={_escape_property(title)}::{_escape_data(message)}"
-
-    if report.load_error:
-        return [command("Tu archivo no se pudo cargar", report.load_error,
-                        lines.get(LOAD_ERROR_NAME))]
-    return [command(f"{entry.title}: {entry.name} ({entry.status.value})" if entry.exercise
-                    else "Comprobaciones ocultas", entry.message, lines.get(entry.check_id))
-            for entry in _shown(report, revealed) if entry.status is not Status.PASS]
+    return github.annotation_commands(of_check(report), _failed(report, revealed),
+                                      lines=check_lines(report), file=_relative(report.file))
 
 
 def classroom_result(report: CheckReport) -> dict[str, object]:

@@ -19,10 +19,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from ..errors import ConfigError, StudentError, WorkerTimeout
-from ..runtime.worker import reset_random_state
-from ..text import MESSAGE_CAP, TRACEBACK_CAP, TYPE_NAME_CAP, clean
-from .base import Limits
+from grader.errors import ConfigError, StudentError, WorkerTimeout
+from grader.runtime.worker import reset_random_state
+from grader.sandbox.base import Limits
+from grader.text import MESSAGE_CAP, TRACEBACK_CAP, TYPE_NAME_CAP, clean
 
 
 class InprocessStudent:

@@ -1,15 +1,16 @@
-"""Feedback for people: the report of one graded submission, in Spanish.
+"""The one feedback model: what every surface shows a student about one graded file.
 
-``markdown`` writes it as Markdown (``RESULTS/TP/STUDENT.md``); ``grader.htmlreport`` writes the
-same content as a self-contained HTML page. Both take what to show from the helpers here, so the
-two never disagree on what a student may see:
+A ``Feedback`` is built from a graded submission (``of_result``) or from a ``grader check`` run
+(``of_check``); each surface renders it: the terminal (``grader.output.terminal``), Markdown
+(``grader.output.markdown``), HTML pages and notebook output (``grader.output.html``) and GitHub's
+job summary (``grader.output.github``). What a student may see is decided here, once:
 
 - every exercise with its points and how many of its checks passed;
 - for each **public** check that did not pass: status, name, message and what the student's code
-  printed during it, plus the command that reruns the public checks locally;
+  printed during it;
 - for each **hidden** check that did not pass: status, name and message only.
 
-What a report never shows of a hidden check: its code, its inputs, its expected values (messages
+What feedback never shows of a hidden check: its code, its inputs, its expected values (messages
 come from ``grader.compare``, which never prints an expected value), what the student's code
 printed during it (code that prints its arguments would print the hidden inputs) and the
 parametrization id pytest appends to its name (``[0.75]``, ``[stride2-pad1]``, ``[7]``: pytest
@@ -18,8 +19,8 @@ description of what is checked (``test_conv_backward_matches_finite_differences`
 check's message is cut at ``MAX_HIDDEN_MESSAGE`` characters: when student code raises, the message
 is the student's own text, which could otherwise carry the hidden inputs out in bulk.
 
-Student text is cleaned of terminal controls (``grader.text.clean``) in what these helpers return
-and in every Markdown primitive, whatever grader version wrote the result.
+Student text is cleaned of terminal controls (``grader.text.clean``) in everything the model
+returns, whatever grader version wrote the result.
 """
 
 from __future__ import annotations
@@ -28,9 +29,14 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import PurePath
+from typing import TYPE_CHECKING
 
-from .results import CheckResult, ExerciseScore, Status, SubmissionResult
-from .text import clean
+from grader import __version__
+from grader.results import CheckResult, ExerciseScore, Status, SubmissionResult
+from grader.text import clean
+
+if TYPE_CHECKING:
+    from grader.student.check import CheckReport
 
 STATUS_TEXT = {
     Status.PASS: "ok",
@@ -51,9 +57,15 @@ MAX_HIDDEN_MESSAGE = 600
 _PARAMETRIZATION = re.compile(r"\[.*\]$", re.DOTALL)
 
 
+def short_id(check: CheckResult) -> str:
+    """A check's id without its file: ``test_linear_forward[3]`` for
+    ``public/test_tp1.py::test_linear_forward[3]``."""
+    return check.id.split("::", 1)[-1]
+
+
 def check_name(check: CheckResult) -> str:
     """The name shown for a check: a hidden check loses its parametrization id."""
-    name = clean(check.id.split("::", 1)[-1])
+    name = clean(short_id(check))
     return _PARAMETRIZATION.sub("", name) if check.visibility != "public" else name
 
 
@@ -149,78 +161,98 @@ def exercise_mark(exercise: ExerciseScore) -> str:
     return "◐" if exercise.earned > 0 else "✘"
 
 
-# --- Markdown ----------------------------------------------------------------------------------
-
-_MD_SPECIAL = re.compile(r"([\\`*<>\[\]|#&])|(?<![0-9A-Za-zÀ-ÿ])_|_(?![0-9A-Za-zÀ-ÿ])")
 
 
-def md_text(text: str) -> str:
-    """``text`` as literal Markdown inline text: no emphasis, links, HTML or table breaks.
-
-    An underscore inside a word (``linear_backward``) needs no escape in CommonMark.
-    """
-    return _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), " ".join(clean(text).split()))
+# --- the model ---------------------------------------------------------------------------------
 
 
-def md_code(text: str) -> str:
-    """``text`` as an inline code span, whatever backticks it holds."""
-    flat = " ".join(clean(text).split())
-    ticks = "`" * (max((len(r) for r in re.findall(r"`+", flat)), default=0) + 1)
-    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
-    return f"{ticks}{pad}{flat}{pad}{ticks}"
+@dataclass(frozen=True)
+class ExerciseFeedback:
+    """One exercise as feedback shows it."""
+
+    score: ExerciseScore
+    checks: tuple[CheckResult, ...]
+    """Its checks in the result (a ``grader check`` run has only public ones)."""
+    failures: tuple[Failure, ...]
+    """Its checks that did not pass, as shown; none after a load error (then no check ran)."""
+
+    @property
+    def title(self) -> str:
+        return self.score.title or self.score.name
+
+    @property
+    def mark(self) -> str:
+        return exercise_mark(self.score)
+
+    @property
+    def all_passed(self) -> bool:
+        return all(c.status is Status.PASS for c in self.checks)
 
 
-def md_block(text: str, indent: str = "") -> list[str]:
-    """``text`` as a fenced code block (nothing in it is interpreted), indented by ``indent``."""
-    text = clean(text)
-    fence = "`" * max(3, max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
-    return [f"{indent}{fence}text", *(indent + line for line in text.splitlines()), f"{indent}{fence}"]
+@dataclass(frozen=True)
+class Feedback:
+    """What every surface shows about one graded file (see the module docstring)."""
+
+    result: SubmissionResult
+    title: str
+    """The TP's title (``TP1`` when the course gives none)."""
+    exercises: tuple[ExerciseFeedback, ...]
+    hidden_passed: int
+    hidden_total: int
+
+    @property
+    def file(self) -> str:
+        return self.result.submission_file
+
+    @property
+    def notes(self) -> list[str]:
+        return self.result.notes
+
+    @property
+    def load_error(self) -> str:
+        return self.result.load_error
+
+    @property
+    def passed(self) -> bool:
+        """Every check ran and passed."""
+        return not self.load_error and bool(self.result.checks) and all(
+            c.status is Status.PASS for c in self.result.checks)
+
+    @property
+    def failed(self) -> list[ExerciseFeedback]:
+        """The exercises with checks that did not pass, in the TP's order."""
+        return [e for e in self.exercises if e.failures]
+
+    @property
+    def local_file(self) -> str:
+        return local_file(self.result)
+
+    @property
+    def reproduce_command(self) -> str:
+        return reproduce_command(self.result)
 
 
-def _md_failure(item: Failure) -> list[str]:
-    head = f"- **{item.status_text}** · {item.visibility_text} · {md_code(item.name)}{item.case_text}"
-    if "\n" in item.message:
-        lines = [head + ":", "", *md_block(item.message, "  ")]
-    else:
-        lines = [f"{head}: {md_code(item.message)}"]
-    if item.output:
-        lines += ["", "  Salida de tu código:", "", *md_block(item.output, "  ")]
-    return lines
-
-
-def markdown(result: SubmissionResult, *, title: str = "") -> str:
-    """The student's feedback report for one TP, in Markdown."""
-    lines = [f"# {md_text(title or result.tp.upper())}: devolución para {md_text(result.student)}", "",
-             f"Archivo: {md_code(result.submission_file)} · Nota: **{result.score:.2f} / 10** "
-             f"({result.earned:g} de {result.possible:g} puntos)", ""]
-    for note in result.notes:
-        lines += [f"> Nota: {md_text(note)}", ""]
-    if result.load_error:
-        lines += ["## Tu archivo no se pudo cargar", "", "Ninguna comprobación pudo correr:", "",
-                  *md_block(result.load_error), ""]
-    lines += ["| | Ejercicio | Puntos | Comprobaciones |", "|---|---|---:|---:|"]
-    for exercise in result.exercises:
-        lines.append(f"| {exercise_mark(exercise)} | {md_text(exercise.title or exercise.name)} | "
-                     f"{exercise.earned:.2f} / {exercise.points:.2f} | "
-                     f"{exercise.passed} / {exercise.checks} |")
+def of_result(result: SubmissionResult, *, title: str = "") -> Feedback:
+    """The feedback of a graded submission."""
+    grouped = {exercise.name: items for exercise, items in failures(result)}
     passed, total = hidden_counts(result)
-    if total and not result.load_error:
-        lines += ["", f"Comprobaciones ocultas: pasaron {passed} de {total}."]
-    grouped = failures(result)
-    if grouped:
-        lines += ["", "## Qué falló", ""]
-        for exercise, items in grouped:
-            lines += [f"### {md_text(exercise.title or exercise.name)} ({exercise.earned:.2f} / "
-                      f"{exercise.points:.2f})", ""]
-            for item in items:
-                lines += [*_md_failure(item), ""]
-    lines += ["", "## Cómo reproducirlo", "",
-              "En la carpeta del TP (la que entrega la cátedra), con tu archivo guardado como "
-              f"{md_code(local_file(result))}:", "",
-              *md_block(reproduce_command(result)), "",
-              "Así corren las comprobaciones públicas. Las ocultas no se pueden correr en tu máquina: "
-              "usan otras entradas y solo informan si pasaron y por qué no.", ""]
-    if result.started_at:
-        lines += [f"Calificado el {md_text(result.started_at[:10])} con grader "
-                  f"{md_text(result.grader_version)}.", ""]
-    return "\n".join(lines)
+    return Feedback(
+        result=result, title=title or result.tp.upper(),
+        exercises=tuple(ExerciseFeedback(e, tuple(c for c in result.checks if c.exercise == e.name),
+                                         tuple(grouped.get(e.name, ())))
+                        for e in result.exercises),
+        hidden_passed=passed, hidden_total=total)
+
+
+def of_check(report: CheckReport) -> Feedback:
+    """The feedback of a ``grader check`` run (public checks only, no student name)."""
+    return of_result(result_of(report), title=report.assignment.title or report.assignment.name)
+
+
+def result_of(report: CheckReport) -> SubmissionResult:
+    """The result model of a ``grader check`` run, so every writer serves it too."""
+    return SubmissionResult(
+        student="", tp=report.assignment.name, submission_file=report.file.name,
+        submission_sha256="", grader_version=__version__, fingerprint="", checks=report.checks,
+        exercises=report.exercises, earned=report.earned, possible=report.possible,
+        score=report.score, load_error=report.load_error, notes=list(report.notes))

@@ -29,15 +29,15 @@ from typing import Any, Protocol
 import numpy as np
 import pytest
 
-from . import static
-from .compare import CheckFailure
-from .course import Assignment
-from .errors import ConfigError, GraderError, SandboxUnavailable, StudentError, WorkerError
-from .remote import Session
-from .results import CheckResult, Status
-from .sandbox.base import Backend, Limits
-from .sandbox.inprocess import InprocessStudent
-from .text import CHECK_MESSAGE_CAP, MESSAGE_CAP, TRACEBACK_CAP, TYPE_NAME_CAP, clean
+from grader.compare import CheckFailure
+from grader.course import Assignment
+from grader.engine import static
+from grader.engine.inprocess import InprocessStudent
+from grader.engine.session import Session
+from grader.errors import ConfigError, GraderError, SandboxUnavailable, StudentError, WorkerError
+from grader.results import CheckResult, Status
+from grader.sandbox.base import Backend, Limits
+from grader.text import CHECK_MESSAGE_CAP, MESSAGE_CAP, TRACEBACK_CAP, TYPE_NAME_CAP, clean
 
 _COPY_PATH = re.compile(r'File "[^"]*/([^/"]+\.py)"')
 
@@ -316,7 +316,8 @@ class CheckRun:
     (``static.StaticReport.review_notes``); the student is not failed for it (issue 15)."""
 
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parents[1]
+"""``grader/``: a traceback that ends in its code is the grader's own failure."""
 # compare.py works on whatever the student returned: its exceptions are about the student's values.
 _STUDENT_FACING = {_PACKAGE / "compare.py"}
 

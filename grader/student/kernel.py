@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ast
 import functools
-import html
 import inspect
 import io
 import os
@@ -29,18 +28,16 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from .errors import GraderError, StudentError
-from .text import clean
+from grader.errors import GraderError, StudentError
 
 if TYPE_CHECKING:
-    from .check import CheckReport
+    from grader.student.check import CheckReport
 
 KERNEL_HINT = ("En un notebook: usá como carpeta de trabajo la del TP que da la cátedra (la que "
                "tiene checks/, generada con 'grader release'; en Colab subila y hacé "
                "%cd CARPETA) o pasá checks=\"RUTA/A/checks\".")
 KERNEL_NOTE = ("se comprobó lo que está definido ahora en el kernel (las celdas que ejecutaste), "
                "no el archivo guardado")
-_MARK = {True: '<span style="color:#1a7f37">✔</span>', False: '<span style="color:#cf222e">✘</span>'}
 
 
 def kernel_namespace() -> dict[str, Any]:
@@ -87,7 +84,7 @@ def _code_files(values: Iterable[Any]) -> set[str]:
 def _reporting(function: Any, files: set[str]) -> Any:
     """``function`` raising what it raises as the student's error, as the sandbox reports it
     (``no está implementado todavía``, ``el código lanzó ValueError ...`` with its traceback)."""
-    from .sandbox.inprocess import student_error
+    from grader.engine.inprocess import student_error
 
     @functools.wraps(function)
     def call(*args: Any, **kwargs: Any) -> Any:
@@ -164,17 +161,17 @@ def check(tp: str, *, checks: str | Path | None = None, namespace: Mapping[str, 
         show: display the feedback (HTML in a notebook, text otherwise).
 
     Returns:
-        The report (``grader.check.CheckReport``): ``report.passed``, ``report.score``, ...
+        The report (``grader.student.check.CheckReport``): ``report.passed``, ``report.score``, ...
 
     Example:
         >>> import grader
         >>> grader.check("tp1")
     """
-    from . import static
-    from .check import locate, make_report
-    from .harness import GradingPlugin, run_checks
-    from .sandbox.base import Limits
-    from .sandbox.inprocess import InprocessStudent
+    from grader.engine import static
+    from grader.engine.inprocess import InprocessStudent
+    from grader.engine.plugin import GradingPlugin, run_checks
+    from grader.sandbox.base import Limits
+    from grader.student.check import locate, make_report
 
     values = kernel_namespace() if namespace is None else dict(namespace)
     here = Path.cwd()
@@ -211,7 +208,7 @@ def report_text(report: CheckReport) -> str:
     """The command line's feedback (``grader check``), as plain text."""
     from rich.console import Console
 
-    from .terminal import render_check
+    from grader.output.terminal import render_check
 
     buffer = io.StringIO()
     # force_jupyter=False: inside a kernel rich would otherwise send each line as HTML output
@@ -222,38 +219,10 @@ def report_text(report: CheckReport) -> str:
 
 def report_html(report: CheckReport) -> str:
     """The same feedback as an HTML table, for a notebook's output."""
+    from grader.output.feedback import of_check
+    from grader.output.html import check_html
 
-    def esc(text: str) -> str:
-        # Student text (messages, names) without the controls a notebook would pass through.
-        return html.escape(clean(text))
-
-    title = esc(report.assignment.title or report.assignment.name)
-    out = [f"<div><p><strong>{title}</strong>: comprobaciones públicas</p>"]
-    out += [f"<p><em>Nota:</em> {esc(note)}</p>" for note in report.notes]
-    if report.load_error:
-        out.append(f"<p style=\"color:#cf222e\">No se pudo cargar:</p><pre>{esc(report.load_error)}</pre>")
-    out.append("<table><thead><tr><th></th><th style=\"text-align:left\">Ejercicio</th>"
-               "<th style=\"text-align:right\">Puntos</th><th style=\"text-align:left\">Qué falló"
-               "</th></tr></thead><tbody>")
-    for exercise in report.exercises:
-        own = [c for c in report.checks if c.exercise == exercise.name]
-        name = esc(exercise.title or exercise.name)
-        if not own:
-            out.append(f"<tr><td>-</td><td>{name}</td><td></td><td>sin comprobaciones públicas"
-                       "</td></tr>")
-            continue
-        ok = all(c.status.value == "PASS" for c in own)
-        failures = "".join(
-            f"<li><strong>{esc(c.status.value)}</strong> {esc(c.id.split('::', 1)[-1])}: "
-            f"<pre style=\"white-space:pre-wrap;margin:0\">{esc(c.message)}</pre></li>"
-            for c in own if c.status.value != "PASS")
-        out.append(f"<tr><td>{_MARK[ok]}</td><td>{name}</td><td style=\"text-align:right\">"
-                   f"{exercise.earned:.2f} / {exercise.points:.2f}</td><td>"
-                   + (f"<ul style=\"margin:0\">{failures}</ul>" if failures else "") + "</td></tr>")
-    out.append("</tbody></table>")
-    out.append(f"<p>Total de las comprobaciones públicas: {report.earned:g} / {report.possible:g} "
-               f"puntos ({report.score:.2f} / 10).</p></div>")
-    return "\n".join(out)
+    return check_html(of_check(report))
 
 
 def display_report(report: CheckReport) -> None:

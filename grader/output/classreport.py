@@ -3,7 +3,7 @@
 From the per-submission result files (``RESULTS/TP/STUDENT.json``) it writes, in ``DIR``:
 
 - ``index.html``: one self-contained page, the plots embedded as ``data:`` PNGs (no script, no
-  external resource, see ``grader.htmlreport``);
+  external resource, see ``grader.output.html``);
 - ``README.md``: the same numbers in Markdown, with the plots as files beside it;
 - the plots (matplotlib, Agg): ``grades-TP.png`` per TP and ``grades-final.png`` (distribution of
   the grades), ``pass-rate-TP.png`` per TP (the share of submissions that earned all the points of
@@ -36,13 +36,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-from . import gradebook, results
-from .course import Course
-from .errors import ConfigError
-from .htmlreport import document, esc
-from .intake.matching import KINDS as INTAKE_KINDS
-from .report import md_text
-from .results import Status, SubmissionResult
+from grader import results
+from grader.course import Course
+from grader.errors import ConfigError
+from grader.intake.matching import KINDS as INTAKE_KINDS
+from grader.output import gradebook
+from grader.output.html import document, esc
+from grader.output.markdown import md_text
+from grader.results import Status, SubmissionResult
 
 SLOWEST = 10
 """Rows of the slowest-submissions table."""

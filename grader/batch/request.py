@@ -1,0 +1,192 @@
+"""The typed data of a batch: what a trusted child is asked to grade (``GradeRequest``), what
+every submission of a batch is graded with (``BatchJob``), what the batch reports as each one
+ends (``BatchEvent``), and the one way a batch takes a child's result (``accept``): local and
+cluster batches alike, so a result is written only when it is valid and this very submission's.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from grader import results
+from grader.course import Course
+from grader.course.limits import Limits
+from grader.errors import ConfigError, GraderError
+from grader.output import html, markdown
+from grader.results import SubmissionResult
+from grader.submissions import Submission, safe_name
+
+MAX_RESULT_MB = 64
+"""Largest result text accepted from a trusted child (its outputs are already capped by the
+harness)."""
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    """What every pending submission of a batch is graded with, wherever it runs."""
+
+    course_file: Path
+    course: Course
+    tp: str
+    out: Path
+    backend: str
+    limits: Limits
+    fingerprint: str
+    """The grading fingerprint on this machine: a result from elsewhere must carry it."""
+    gpus: str = "none"
+    image: str | None = None
+
+    def result_path(self, student: str) -> Path:
+        return result_path(self.out, self.tp, student)
+
+    def log_path(self, student: str) -> Path:
+        """Staff's log of one submission: what its trusted child printed."""
+        return self.out / self.tp / "logs" / f"{safe_name(student)}.log"
+
+    def staging_path(self, student: str) -> Path:
+        """Where a local trusted child writes its result for ``accept`` to check (a leftover of a
+        killed batch is removed with the other ``.*.tmp`` files when the next batch starts)."""
+        return self.out / self.tp / f".{safe_name(student)}.child.tmp"
+
+
+@dataclass
+class BatchEvent:
+    kind: str
+    """``reused``, ``graded``, ``failed`` (the grader could not produce a result), ``skipped``."""
+    student: str
+    result: SubmissionResult | None = None
+    message: str = ""
+
+
+@dataclass
+class BatchSummary:
+    total: int = 0
+    graded: int = 0
+    reused: int = 0
+    failed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+
+def result_path(out: Path, tp: str, student: str) -> Path:
+    return out / tp / f"{safe_name(student)}.json"
+
+
+@dataclass(frozen=True)
+class GradeRequest:
+    """What a trusted child grades: one submission of a batch, on this machine or on a cluster
+    worker (which replaces the paths with its own copies). It crosses processes as a JSON object
+    (``to_dict``/``from_dict``), never as a pickle."""
+
+    course: str
+    """Path of ``course.toml``."""
+    tp: str
+    file: str
+    """Path of the submission."""
+    student: str
+    out: str
+    """Path where the child writes the result's JSON (``accept`` checks it and writes the
+    result files)."""
+    backend: str
+    backend_options: dict[str, Any]
+    """The backend registry's options (``grader.sandbox.registry``): the job slot, and docker's
+    GPUs and image."""
+    limits: dict[str, Any]
+    """``Limits`` as a mapping."""
+    notes: tuple[str, ...] = ()
+    submitted_at: str = ""
+
+    @classmethod
+    def for_submission(cls, job: BatchJob, submission: Submission, *, slot: int = 0,
+                       out: Path | None = None) -> GradeRequest:
+        """The request for one submission of ``job`` in job slot ``slot``; the child writes its
+        result to ``out`` (by default the job's staging path)."""
+        options: dict[str, Any] = (
+            {"gpus": job.gpus, "image": job.image, "slot": slot} if job.backend == "docker"
+            else {"slot": slot} if job.backend == "subprocess" else {})
+        return cls(
+            course=str(job.course_file), tp=job.tp, file=str(submission.path),
+            student=submission.student, out=str(out or job.staging_path(submission.student)),
+            backend=job.backend, backend_options=options, limits=job.limits.__dict__,
+            notes=tuple(submission.notes), submitted_at=submission.submitted_at)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "notes": list(self.notes)}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> GradeRequest:
+        names = {f.name for f in fields(cls)}
+        if not isinstance(data, dict) or not {f.name for f in fields(cls)
+                                              if f.default is MISSING} <= set(data):
+            raise ConfigError(f"pedido de calificación mal formado: se esperaban las claves "
+                              f"{sorted(names)}; llegó {data!r:.300}")
+        return cls(**{**{k: v for k, v in data.items() if k in names},
+                      "notes": tuple(data.get("notes", ()))})
+
+
+def is_current(path: Path, sha256: str, fp: str) -> bool:
+    """Whether a valid result for this exact submission and grading setup is already there."""
+    if not path.is_file():
+        return False
+    try:
+        previous = results.load(path)
+    except ConfigError:
+        return False
+    return previous.submission_sha256 == sha256 and previous.fingerprint == fp
+
+
+def mismatch(job: BatchJob, student: str, sha256: str, result: SubmissionResult, *,
+             source: str) -> str:
+    """Why ``result`` cannot be ``student``'s result of this batch (another student, TP,
+    submission or grading setup), in Spanish; empty when it can."""
+    expected = {"student": student, "tp": job.tp, "submission_sha256": sha256,
+                "fingerprint": job.fingerprint}
+    for key, value in expected.items():
+        if getattr(result, key) != value:
+            return (f"{source} devolvió un resultado con {key} {getattr(result, key)!r}; se "
+                    f"esperaba {value!r} (¿otro código del calificador, o cambió el curso o la "
+                    "entrega durante el lote?)")
+    return ""
+
+
+def accept(job: BatchJob, student: str, sha256: str, text: str, *, source: str) -> BatchEvent:
+    """The one way a batch takes a trusted child's result (``text``, its JSON): when it is a
+    valid result of this very submission and grading setup, it is written with its reports and
+    becomes a ``graded`` event; otherwise nothing is written and the event says why."""
+    def failed(message: str) -> BatchEvent:
+        return BatchEvent("failed", student, message=message)
+
+    if len(text) > MAX_RESULT_MB * 1024 * 1024:
+        return failed(f"{source} devolvió un resultado de {len(text) // 2**20} MB; se esperaban "
+                      f"hasta {MAX_RESULT_MB} MB")
+    try:
+        result = SubmissionResult.from_dict(json.loads(text),
+                                            source=f"{source}: resultado de {student}")
+    except json.JSONDecodeError as exc:
+        return failed(f"{source}: resultado de {student}: JSON inválido ({exc})")
+    except GraderError as exc:
+        return failed(str(exc))
+    problem = mismatch(job, student, sha256, result, source=source)
+    if problem:
+        return failed(problem)
+    write_result(result, job.result_path(student))
+    return BatchEvent("graded", student, result)
+
+
+def write_result(result: SubmissionResult, path: Path) -> None:
+    """Writes ``result`` to ``path`` and its reports (``.md``, ``.html``) beside it, each file
+    atomically."""
+    # The reports first: a result file on disk always has its reports beside it.
+    write_reports(result, path)
+    results.save(result, path)
+
+
+def write_reports(result: SubmissionResult, path: Path, *, missing_only: bool = False) -> None:
+    """The student's feedback reports beside ``path``: ``.md`` and ``.html``."""
+    for suffix, render in ((".md", markdown.markdown), (".html", html.html_report)):
+        target = path.with_suffix(suffix)
+        if not (missing_only and target.is_file()):
+            results.write_atomic(target, render(result))

@@ -1,0 +1,115 @@
+"""Grading one submission in this (trusted) process: the TP's public and hidden checks against one
+student file, whose code runs only in a sandboxed worker. Also the grading fingerprint: the hash
+of everything besides the submission that decides a score, so that a batch can tell a result that
+is still current from one to regrade.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from grader import __version__, results, scoring
+from grader.course import Course, TPEntry, load_assignment
+from grader.course.limits import Limits
+from grader.engine.plugin import run_on_module
+from grader.engine.reference import References
+from grader.errors import ConfigError, SubmissionError
+from grader.results import SubmissionResult
+from grader.sandbox.registry import Backends
+from grader.submissions import prepared_source
+
+
+def fingerprint(course: Course, entry: TPEntry) -> str:
+    """Hash of everything besides the submission that decides a TP's raw score.
+
+    Only the part of ``course.toml`` that can change a raw score counts (``score_settings``):
+    deadlines, the late policy, extensions, the form and the roster are applied by the gradebook,
+    so changing them never regrades (issue 6)."""
+    digest = hashlib.sha256(__version__.encode())
+    digest.update(course.secret_digest().encode())
+    digest.update(course.score_settings(entry.name))
+    for folder in tp_folders(entry):
+        for path in tp_files(folder):
+            digest.update(str(path.relative_to(folder)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def tp_folders(entry: TPEntry) -> list[Path]:
+    """A TP's assignment and reference folders (those that exist)."""
+    return [f for f in (entry.assignment, entry.reference) if f is not None and f.is_dir()]
+
+
+def tp_files(folder: Path) -> list[Path]:
+    """The files of a TP folder that decide its grades: what the fingerprint covers and what a
+    cluster task carries (one definition, so both always agree)."""
+    return [path for path in sorted(folder.rglob("*"))
+            if path.is_file() and "__pycache__" not in path.parts]
+
+
+def _prepared_module(path: Path, module: str, workdir: Path, *,
+                     notebook_mode: str) -> tuple[Path, tuple[str, ...]]:
+    """Writes the submission as ``WORKDIR/MODULE.py`` (notebooks converted in ``notebook_mode``);
+    returns it and the conversion's notes for the student (cells skipped, syntax errors)."""
+    target = workdir / f"{module}.py"
+    prepared = prepared_source(path, notebook_mode=notebook_mode)
+    target.write_text(prepared.source, encoding="utf-8")
+    return target, prepared.notes
+
+
+def grade_submission(course: Course, tp: str, path: Path, *, student: str,
+                     backend: str = "subprocess", limits: Limits | None = None,
+                     notes: tuple[str, ...] = (), backend_options: dict[str, Any] | None = None,
+                     submitted_at: str = "", backends: Backends | None = None,
+                     references: References | None = None) -> SubmissionResult:
+    """Grades one file with the TP's public and hidden checks. Runs student code only in the
+    sandbox (never in this process, unless ``backend="inprocess"``). ``submitted_at`` (when it
+    was handed in, from ``grader intake``) is stored in the result for the late policy.
+
+    ``backends`` and ``references``: what a process that grades many submissions keeps between
+    them (``grader.batch.child``); by default everything is made fresh for this one."""
+    entry = course.tp(tp)
+    assignment = load_assignment(entry.assignment)
+    if entry.reference is None:
+        raise ConfigError(f"el TP {tp} no tiene 'reference' en course.toml")
+    reference = (references or References()).load(entry.reference, assignment.module)
+    limits = limits or course.limits_for(assignment)
+    started = time.monotonic()
+    started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    checks: list[results.CheckResult] = []
+    load_error = ""
+    environment: dict[str, Any] = {}
+    review: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="grader-sub-") as tmp:
+        try:
+            module_file, conversion_notes = _prepared_module(
+                path, assignment.module, Path(tmp), notebook_mode=entry.notebook_mode)
+            notes = (*notes, *conversion_notes)
+        except SubmissionError as exc:
+            load_error = str(exc)
+        else:
+            run = run_on_module(
+                assignment, module_file, reference,
+                [*assignment.public_checks, *assignment.hidden_checks],
+                backend=None if backend == "inprocess" else (backends or Backends()).make(
+                    backend, **(backend_options or {}),
+                    preload=("torch",) if assignment.uses_torch else ()), limits=limits,
+                seed_key=course.name, hidden_seed_key=course.hidden_seed_key(student))
+            checks, load_error, environment = run.checks, run.load_error, run.environment
+            review = run.review
+    exercises = scoring.score_checks(checks, assignment.exercises)
+    earned, possible, score = scoring.tp_score(exercises, scale_max=course.scale_max,
+                                               decimals=course.decimals)
+    return SubmissionResult(
+        student=student, tp=tp, submission_file=path.name,
+        submission_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        grader_version=__version__, fingerprint=fingerprint(course, entry), checks=checks,
+        exercises=exercises, earned=earned, possible=possible, score=score,
+        load_error=load_error, notes=list(notes), environment=environment, review=review,
+        started_at=started_at, duration_s=round(time.monotonic() - started, 3),
+        submitted_at=submitted_at)
