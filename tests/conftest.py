@@ -29,7 +29,7 @@ def sandbox_image() -> str:
     """
     import subprocess
 
-    from grader import images
+    from grader.sandbox import images
 
     if shutil.which("docker") is None or subprocess.run(
             ["docker", "info"], capture_output=True).returncode != 0:
@@ -88,7 +88,7 @@ def graded_mutants(tmp_path_factory):
 def released(tmp_path_factory):
     """``released("tp2")``: what students of that TP get (``grader release``), once per session."""
     from grader.course import load_course
-    from grader.release import release
+    from grader.student.release import release
 
     done: dict[str, Path] = {}
 

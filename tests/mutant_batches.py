@@ -19,7 +19,7 @@ from pathlib import Path
 from types import ModuleType
 
 from grader import results
-from grader.grading import grade_batch
+from grader.batch.local import grade_batch
 
 TESTS = Path(__file__).parent
 REPO = TESTS.parent

@@ -14,8 +14,8 @@ import pytest
 from waiting import wait_until  # tests/ is on sys.path (pytest prepend import mode)
 
 from grader import results
+from grader.batch.local import grade_batch
 from grader.errors import UsageError
-from grader.grading import grade_batch
 from grader.results import Status
 
 pytestmark = pytest.mark.slow

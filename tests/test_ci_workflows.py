@@ -30,12 +30,18 @@ import yaml
 from click.testing import CliRunner
 
 from grader import results, scoring
-from grader.check import CheckReport
-from grader.ci import annotation_commands, check_lines, collect_repos, definition_lines, read_repo_list
 from grader.cli import main
 from grader.course import load_assignment, load_course
-from grader.release import release
 from grader.results import CheckResult, Status
+from grader.student.check import CheckReport
+from grader.student.github import (
+    annotation_commands,
+    check_lines,
+    collect_repos,
+    definition_lines,
+    read_repo_list,
+)
+from grader.student.release import release
 
 REPO = Path(__file__).parent.parent
 STUDENT_WORKFLOW = REPO / "examples/ci/student/.github/workflows/grader.yml"

@@ -14,11 +14,12 @@ from click.testing import CliRunner
 from markdown_it import MarkdownIt
 from PIL import Image
 
-from grader import classreport, gradebook, results, scoring
-from grader.classreport import Anomaly
+from grader import results, scoring
 from grader.cli import main
 from grader.course import Exercise, load_course
 from grader.errors import ConfigError
+from grader.output import classreport, gradebook
+from grader.output.classreport import Anomaly
 from grader.results import CheckResult, Status, SubmissionResult
 
 EXERCISES = [Exercise("linear", 2, "Capa lineal"), Exercise("relu", 1, "ReLU")]

@@ -21,12 +21,13 @@ import distributed
 import pytest
 from click.testing import CliRunner
 
-from grader import cluster as grader_cluster
 from grader import results
+from grader.batch import cluster as grader_cluster
+from grader.batch.local import grade_batch
+from grader.batch.request import BatchJob
 from grader.cli import main
 from grader.course import load_course
 from grader.errors import UsageError
-from grader.grading import BatchJob, grade_batch
 from grader.results import SubmissionResult
 from grader.sandbox.base import Limits
 from grader.submissions import Submission
@@ -290,7 +291,7 @@ ANA = Submission(student="ana", path=Path("ana.py"))
 
 
 def test_a_valid_reply_is_written_as_a_local_result(job):
-    event = grader_cluster.accept(job, ANA, "a" * 64, reply())
+    event = grader_cluster.take_reply(job, ANA, "a" * 64, reply())
     assert (event.kind, event.result and event.result.score) == ("graded", 10.0)
     assert results.load(job.out / "tp1" / "ana.json").score == 10.0
     assert (job.out / "tp1" / "ana.md").is_file()
@@ -310,7 +311,7 @@ def test_a_valid_reply_is_written_as_a_local_result(job):
      "el calificador falló en tcp://10.0.0.7:4000 (código 1)"),
 ])
 def test_a_reply_that_is_not_this_submissions_result_gives_no_result(job, bad_reply, message):
-    event = grader_cluster.accept(job, ANA, "a" * 64, bad_reply)
+    event = grader_cluster.take_reply(job, ANA, "a" * 64, bad_reply)
     assert event.kind == "failed" and event.result is None
     assert message in event.message
     assert not (job.out / "tp1" / "ana.json").exists()

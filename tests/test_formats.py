@@ -14,11 +14,12 @@ import pytest
 import xmlschema
 from click.testing import CliRunner
 
-from grader import gradebook, results, scoring
+from grader import results, scoring
 from grader.cli import main
 from grader.course import Course, Exercise, load_assignment, load_course
 from grader.errors import ConfigError
-from grader.formats import (
+from grader.output import gradebook
+from grader.output.formats import (
     Audience,
     Format,
     classroom,

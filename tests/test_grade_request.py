@@ -8,19 +8,12 @@ from pathlib import Path
 import pytest
 
 from grader import results
-from grader.cluster import course_files
+from grader.batch.cluster import course_files
+from grader.batch.local import _grade_in_child
+from grader.batch.request import BatchJob, GradeRequest, accept, result_path
 from grader.course import load_course
+from grader.engine.grade import fingerprint, tp_files, tp_folders
 from grader.errors import ConfigError
-from grader.grading import (
-    BatchJob,
-    GradeRequest,
-    _grade_in_child,
-    child_request,
-    fingerprint,
-    result_path,
-    tp_files,
-    tp_folders,
-)
 from grader.results import SubmissionResult
 from grader.sandbox.base import Limits
 from grader.submissions import Submission
@@ -43,7 +36,7 @@ def submission(tmp_path: Path) -> Submission:
 
 
 def test_a_request_crosses_as_plain_data_and_back(job, submission):
-    request = child_request(job, submission, slot=3)
+    request = GradeRequest.for_submission(job, submission, slot=3)
     data = request.to_dict()
     assert data["backend_options"] == {"slot": 3}
     assert data["notes"] == ["una nota"]
@@ -51,7 +44,7 @@ def test_a_request_crosses_as_plain_data_and_back(job, submission):
 
 
 def test_a_malformed_request_says_what_was_expected(job, submission):
-    data = child_request(job, submission).to_dict()
+    data = GradeRequest.for_submission(job, submission).to_dict()
     del data["student"]
     with pytest.raises(ConfigError, match="se esperaban las claves"):
         GradeRequest.from_dict(data)
@@ -69,26 +62,40 @@ def test_a_local_batch_refuses_a_result_that_is_not_its_submissions(job, submiss
     path = result_path(job.out, job.tp, submission.student)
 
     def run(request, log, *, timeout_s):  # a trusted child that wrote someone else's result
-        path.parent.mkdir(parents=True, exist_ok=True)
-        results.save(_result(job, student, sha or submission.sha256), path)
-        path.with_suffix(".md").write_text("")
+        results.save(_result(job, student, sha or submission.sha256), Path(request["out"]))
         return 0
 
     event = _grade_in_child(job, submission, 0, run)
     assert event.kind == "failed"
     assert "se esperaba" in event.message
     assert not path.exists() and not path.with_suffix(".md").exists()  # regraded next time
+    assert not job.staging_path(submission.student).exists()
 
 
-def test_a_local_batch_accepts_its_own_result(job, submission):
+def test_a_local_batch_accepts_its_own_result_and_writes_its_reports(job, submission):
     path = result_path(job.out, job.tp, submission.student)
 
     def run(request, log, *, timeout_s):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        results.save(_result(job, "ana", submission.sha256), path)
+        assert Path(request["out"]) == job.staging_path(submission.student)
+        results.save(_result(job, "ana", submission.sha256), Path(request["out"]))
         return 0
 
     assert _grade_in_child(job, submission, 0, run).kind == "graded"
+    assert results.load(path).student == "ana"
+    assert path.with_suffix(".md").is_file() and path.with_suffix(".html").is_file()
+    assert not job.staging_path(submission.student).exists()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{", "JSON inválido"),
+    ("[]", "se esperaba un objeto JSON"),
+    ('{"schema": "otro"}', "esquema 'otro'"),
+])
+def test_accept_refuses_what_is_not_a_result_and_writes_nothing(job, submission, text, message):
+    event = accept(job, "ana", submission.sha256, text, source="el calificador")
+    assert (event.kind, event.result) == ("failed", None)
+    assert message in event.message
+    assert not (job.out / job.tp).exists()
 
 
 def test_a_cluster_task_carries_exactly_the_files_the_fingerprint_covers(job):

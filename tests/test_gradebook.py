@@ -7,7 +7,7 @@ from pathlib import Path
 
 from grader import results
 from grader.course import load_course
-from grader.gradebook import build, build_long, collect, neutralise, write_csv
+from grader.output.gradebook import build, build_long, collect, neutralise, write_csv
 from grader.results import CheckResult, ExerciseScore, Status, SubmissionResult
 from grader.submissions import safe_name
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import shutil
 
-from grader.check import check_file
 from grader.course import load_course
-from grader.grading import grade_submission
+from grader.engine.grade import grade_submission
+from grader.student.check import check_file
 
 
 def test_two_assignments_with_the_same_check_file_names_run_their_own_checks(mini_course,
@@ -29,8 +29,8 @@ def test_two_assignments_with_the_same_check_file_names_run_their_own_checks(min
 
 
 def test_student_tracebacks_name_the_file_not_the_sandbox_copy():
+    from grader.engine.plugin import student_message
     from grader.errors import StudentError
-    from grader.harness import student_message
 
     error = StudentError("ValueError", "malo",
                          '  File "/sandbox/tp1.py", line 3, in relu_forward\n    raise ValueError\n')
@@ -41,8 +41,8 @@ def test_student_tracebacks_name_the_file_not_the_sandbox_copy():
 
 
 def test_a_missing_function_is_named():
+    from grader.engine.plugin import student_message
     from grader.errors import StudentError
-    from grader.harness import student_message
 
     error = StudentError("AttributeError", "module 'tp1' has no attribute 'relu_forward'")
     assert student_message(error, "tp1.py") == "tp1.py no define 'relu_forward'"
@@ -57,7 +57,7 @@ def test_a_bug_in_the_grader_stops_grading_instead_of_failing_the_student(mini_c
 
     monkeypatch.chdir(mini_course)
     # Any grader function called wrongly: a TypeError raised inside the grader's own code.
-    monkeypatch.setattr("grader.remote.Session.module", protocol.Encoder.encode)
+    monkeypatch.setattr("grader.engine.session.Session.module", protocol.Encoder.encode)
     with pytest.raises(GraderError, match="error interno del calificador"):
         check_file("tp1", mini_course / "students" / "passes_all.py")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from grader.course import load_course
-from grader.grading import fingerprint, grade_submission
+from grader.engine.grade import fingerprint, grade_submission
 
 DRAWS = '''
 import pytest

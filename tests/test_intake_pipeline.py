@@ -17,10 +17,11 @@ import pytest
 from click.testing import CliRunner
 
 from grader import __version__, results
+from grader.batch.local import grade_batch
 from grader.cli import main
 from grader.course import load_course
+from grader.engine.grade import fingerprint
 from grader.errors import SubmissionError, UsageError
-from grader.grading import fingerprint, grade_batch
 from grader.intake import ArchiveError, run_intake
 from grader.intake.archives import entry_name
 from grader.results import SubmissionResult

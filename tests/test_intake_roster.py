@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from grader import results
 from grader.cli import main
 from grader.course import RosterSettings, load_course
-from grader.gradebook import build, collect
 from grader.intake.roster import Roster, RosterError, RosterStudent, read_roster
+from grader.output.gradebook import build, collect
 from grader.results import ExerciseScore, SubmissionResult
 
 REPO = Path(__file__).parent.parent

@@ -3,6 +3,7 @@ kernel has defined, and the feedback is the command line's, as notebook output."
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
 
@@ -12,10 +13,10 @@ from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 import grader
-from grader import kernel
 from grader.course import load_course
 from grader.errors import UsageError
-from grader.release import release
+from grader.student import kernel
+from grader.student.release import release
 
 REPO = Path(__file__).parent.parent
 
@@ -122,11 +123,15 @@ def test_without_the_bundle_it_says_where_it_looked_and_how_to_get_it(tmp_path, 
     assert "generada con 'grader release'" in message and 'checks="RUTA/A/checks"' in message
 
 
-def test_grader_check_stays_the_notebook_function_after_the_command_module_is_imported():
-    import grader.check as command  # noqa: F401  (binds grader.check the submodule, in Python's way)
-    from grader.check import check_file  # noqa: F401
+def test_grader_check_stays_the_notebook_function_after_every_module_is_imported():
+    # No submodule is named ``grader.check`` (the command's module is ``grader.student.check``),
+    # so importing any of them cannot rebind the notebook function.
+    import pkgutil
 
-    assert grader.check is kernel.check
+    for module in pkgutil.walk_packages(grader.__path__, "grader."):
+        if not module.name.startswith("grader.runtime"):
+            importlib.import_module(module.name)
+    assert grader.check is kernel.check and callable(grader.check)
 
 
 def test_the_starter_notebook_is_valid_nbformat_4_and_runs_in_a_kernel(bundle, monkeypatch):

@@ -11,10 +11,10 @@ import pytest
 
 from grader import results
 from grader.course import load_course
+from grader.course.late import Extension, LatePolicy, assess, deadline_for, late_days, penalty_fraction
+from grader.engine.grade import fingerprint
 from grader.errors import ConfigError
-from grader.gradebook import build, collect
-from grader.grading import fingerprint
-from grader.late import Extension, LatePolicy, assess, deadline_for, late_days, penalty_fraction
+from grader.output.gradebook import build, collect
 from grader.results import ExerciseScore, SubmissionResult
 
 REPO = Path(__file__).parent.parent

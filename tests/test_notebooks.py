@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.check import bundle_notebook_mode, check_file
 from grader.course import load_course
+from grader.engine.grade import grade_submission
 from grader.errors import ConfigError, SubmissionError
-from grader.grading import grade_submission
 from grader.notebooks import CodeCell, convert, notebook_to_source
 from grader.notebooks.assemble import assemble, hoist_future_imports
 from grader.notebooks.cells import code_cells, read_notebook
@@ -20,8 +19,9 @@ from grader.notebooks.colab import make_colab_harmless
 from grader.notebooks.definitions import keep_definitions
 from grader.notebooks.magics import neutralise_lines, neutralise_magics
 from grader.notebooks.syntax import drop_syntax_errors, parse_cell
-from grader.release import release
-from grader.report import markdown
+from grader.output.markdown import markdown
+from grader.student.check import bundle_notebook_mode, check_file
+from grader.student.release import release
 
 NOTEBOOKS = Path(__file__).parent / "fixtures" / "notebooks"
 COLAB = NOTEBOOKS / "colab_training.ipynb"

@@ -414,6 +414,6 @@ def test_a_large_inline_array_is_refused_in_a_frame_where_it_should_travel_out_o
 
 
 def test_self_contained_documents_keep_their_large_inline_arrays():
-    # Files of expected values (grader.reference) hold their arrays inline.
+    # Files of expected values (grader.engine.reference) hold their arrays inline.
     array = np.arange(5 * 1024 * 1024, dtype=np.float64)
     np.testing.assert_array_equal(roundtrip((array, "x" * 40_000_000))[0], array)

@@ -7,8 +7,8 @@ import types
 import numpy as np
 import pytest
 
+from grader.engine.reference import CachingReference, RecordingReference, ReplayReference
 from grader.errors import ConfigError, GraderError
-from grader.reference import CachingReference, RecordingReference, ReplayReference
 
 
 def module(**functions):

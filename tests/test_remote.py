@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.check import check_file
+from grader.engine.session import Session
 from grader.errors import ProtocolError, StudentError, WorkerMemory
-from grader.remote import Session
 from grader.runtime import protocol
 from grader.sandbox.base import Backend, Limits
 from grader.sandbox.subprocess import SubprocessBackend
+from grader.student.check import check_file
 
 # --- a worker that answers from a script ---------------------------------------------------------
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.remote import Session
+from grader.engine.session import Session
 from grader.sandbox.base import Limits
 from grader.sandbox.subprocess import SubprocessBackend
 

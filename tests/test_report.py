@@ -6,8 +6,10 @@ from html.parser import HTMLParser
 
 from markdown_it import MarkdownIt
 
-from grader import htmlreport, report, scoring
+from grader import scoring
 from grader.course import Exercise
+from grader.output import html as htmlreport
+from grader.output import markdown as report
 from grader.results import CheckResult, Status, SubmissionResult
 
 EXERCISES = [Exercise("linear", 2, "Capa lineal"), Exercise("relu", 1, "ReLU")]

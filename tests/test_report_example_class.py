@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from grader import htmlreport, results, scoring
+from grader import results, scoring
+from grader.batch.local import grade_batch
 from grader.course import Exercise
-from grader.grading import grade_batch
+from grader.output import html as htmlreport
 from grader.results import CheckResult, Status, SubmissionResult
 
 REPO = Path(__file__).parent.parent

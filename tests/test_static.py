@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from grader.course import load_assignment
-from grader.static import StaticReport, analyse, forbidden_uses
+from grader.engine.static import StaticReport, analyse, forbidden_uses
 
 REPO = Path(__file__).parent.parent
 FORBIDDEN = ["torch", "tensorflow", "jax", "scipy", "sklearn"]

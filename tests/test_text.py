@@ -66,8 +66,10 @@ def dirty_checks():
 
 
 def test_the_markdown_and_html_reports_show_no_terminal_controls():
-    from grader import htmlreport, report, scoring
+    from grader import scoring
     from grader.course import Exercise
+    from grader.output import html as htmlreport
+    from grader.output import markdown as report
     from grader.results import SubmissionResult
 
     checks = dirty_checks()
@@ -88,10 +90,10 @@ def test_the_terminal_and_notebook_feedback_show_no_terminal_controls(tmp_path):
 
     from rich.console import Console
 
-    from grader.check import make_report
     from grader.cli import render_check
     from grader.course import load_assignment
-    from grader.kernel import report_html
+    from grader.student.check import make_report
+    from grader.student.kernel import report_html
 
     assignment = load_assignment(Path(__file__).parent / "fixtures" / "mini_course" / "assignment")
     for load_error in ("", DIRTY):

@@ -9,9 +9,9 @@ import pytest
 
 from grader import scoring
 from grader.course import load_assignment
+from grader.engine.plugin import run_on_module
+from grader.engine.session import Session
 from grader.errors import ConfigError
-from grader.harness import run_on_module
-from grader.remote import Session
 from grader.results import Status
 from grader.sandbox.base import Limits
 from grader.sandbox.subprocess import SubprocessBackend

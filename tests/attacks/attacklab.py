@@ -362,7 +362,8 @@ def grade_everything(backend: str, root: Path, main: list[str]) -> Run:
 # kills the child's whole session when it ends or hangs, and answers one JSON line per request.
 _SERVER = r"""
 import json, os, resource, signal, sys, time, traceback
-import grader.check, grader.cli, grader.compare, grader.harness, grader.reference, msgpack, numpy, pytest
+import grader.cli, grader.compare, grader.engine.plugin, grader.engine.reference, msgpack, numpy, pytest
+import grader.student.check
 
 MIB = 1024 * 1024
 LIMITS = ((resource.RLIMIT_AS, 3072 * MIB), (resource.RLIMIT_CPU, 20),

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
+from waiting import wait_until  # tests/ is on sys.path (pytest prepend import mode)
 
-from grader import images
+from grader.engine.session import Session
 from grader.errors import (
     SandboxUnavailable,
     StudentError,
@@ -24,8 +24,7 @@ from grader.errors import (
     WorkerMemory,
     WorkerTimeout,
 )
-from grader.remote import Session
-from grader.sandbox import seccomp
+from grader.sandbox import images, seccomp
 from grader.sandbox.base import Limits, sandbox_uid
 from grader.sandbox.docker import CONTAINER_LABEL, DockerBackend, parse_gpus
 
@@ -182,7 +181,7 @@ def test_daemon_errors_are_an_unavailable_sandbox_never_a_grade(backend, monkeyp
         return [*args[:2], "--no-such-docker-option", *args[2:]]
 
     monkeypatch.setattr(DockerBackend, "command", broken)
-    monkeypatch.setattr("grader.remote.time.sleep", lambda s: None)
+    monkeypatch.setattr("grader.engine.session.time.sleep", lambda s: None)
     s = Session(backend, ZOO, "zoo", Limits(call_timeout_s=5))
     with pytest.raises(SandboxUnavailable, match="no-such-docker-option"):
         s.module()
@@ -222,14 +221,11 @@ def test_a_killed_grader_leaves_only_a_stopped_container_that_the_next_batch_rem
     channel.process.kill()
     channel.process.wait()
     channel._close_streams()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        state = subprocess.run(["docker", "inspect", "--format", "{{.State.Status}}",
-                                channel.name], capture_output=True, text=True).stdout.strip()
-        if state == "exited":
-            break
-        time.sleep(0.2)
-    assert state == "exited"  # its channel closed: the worker ended, nothing keeps running
+    # Its channel closed: the worker ends, nothing keeps running.
+    wait_until(lambda: subprocess.run(["docker", "inspect", "--format", "{{.State.Status}}",
+                                       channel.name], capture_output=True,
+                                      text=True).stdout.strip() == "exited",
+               timeout_s=60, interval_s=0.2, what="the container to exit with its channel closed")
     assert remove_leftovers() >= 1
     assert not new_containers(containers_before)
     s.close()  # the pipes of the dead CLI
@@ -258,24 +254,30 @@ def test_a_worker_launched_ahead_exits_when_its_grader_dies_before_using_it(back
     name = f"grader-test-{os.getpid()}"
     cli = subprocess.Popen(backend.command(name, workdir, Limits(threads=1)), stdin=subprocess.PIPE,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    def status() -> str:
+        return subprocess.run(["docker", "inspect", "--format", "{{.State.Status}}", name],
+                              capture_output=True, text=True).stdout.strip()
+
+    def blocked_opening_a_fifo() -> bool:
+        # The worker's process (seen from the host) sleeps in the kernel's fifo_open, which
+        # waits for the other end in wait_for_partner.
+        pids = subprocess.run(["docker", "top", name, "-o", "pid"], capture_output=True,
+                              text=True).stdout.split()[1:]
+        for pid in pids:
+            try:
+                if Path(f"/proc/{pid}/wchan").read_text() in ("fifo_open", "wait_for_partner"):
+                    return True
+            except OSError:
+                continue
+        return False
+
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and subprocess.run(
-                ["docker", "inspect", "--format", "{{.State.Status}}", name],
-                capture_output=True, text=True).stdout.strip() != "running":
-            time.sleep(0.2)
-        time.sleep(1)  # the worker is now blocked opening its end of to_worker
+        wait_until(blocked_opening_a_fifo, timeout_s=120, interval_s=0.2,
+                   what="the worker blocked opening its end of to_worker")
         cli.kill()  # what the grader's death does to the CLI (it dies with its parent)
         cli.wait()
-        state = ""
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            state = subprocess.run(["docker", "inspect", "--format", "{{.State.Status}}", name],
-                                   capture_output=True, text=True).stdout.strip()
-            if state == "exited":
-                break
-            time.sleep(0.2)
-        assert state == "exited"
+        wait_until(lambda: status() == "exited", timeout_s=60, interval_s=0.2,
+                   what="the container to exit once its CLI died")
     finally:
         assert cli.stdin is not None
         cli.stdin.close()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from grader.engine.session import Session
 from grader.errors import ConfigError, SandboxUnavailable
-from grader.remote import Session
 from grader.sandbox import base, seccomp
 from grader.sandbox import subprocess as sandbox_subprocess
 from grader.sandbox.base import Limits, WeakSandboxWarning, sandbox_uid

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from waiting import wait_until  # tests/ is on sys.path (pytest prepend import mode)
 
+from grader.engine.session import RemoteObject, Session
 from grader.errors import ProtocolError, StudentError, WorkerCrash, WorkerMemory, WorkerTimeout
-from grader.remote import RemoteObject, Session
 from grader.sandbox import subprocess as sandbox_subprocess
 from grader.sandbox.base import Limits
 from grader.sandbox.subprocess import NoIsolationWarning, SubprocessBackend

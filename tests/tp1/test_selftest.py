@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from grader.course import load_course
-from grader.release import selftest
 from grader.results import Status
+from grader.student.release import selftest
 
 REPO = Path(__file__).parent.parent.parent
 pytestmark = pytest.mark.slow
@@ -22,7 +22,7 @@ def test_reference_scores_ten_and_starter_scores_zero():
 
 
 def test_the_starter_fails_every_check_as_not_implemented():
-    from grader.grading import grade_submission
+    from grader.engine.grade import grade_submission
 
     course = load_course(REPO / "course.toml")
     result = grade_submission(course, "tp1", REPO / "assignments/tp1/starter/tp1.py",

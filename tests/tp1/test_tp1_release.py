@@ -130,7 +130,7 @@ def test_the_wheel_ships_only_the_grader_package(tmp_path):
     (wheel,) = tmp_path.glob("grader-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert all(n.startswith(("grader/", "grader-")) for n in names), names
-    assert "grader/runtime/worker.py" in names and "grader/harness.py" in names
+    assert "grader/runtime/worker.py" in names and "grader/engine/plugin.py" in names
     content = b"".join(zipfile.ZipFile(wheel).read(n) for n in names)
     assert b"CANARY-REFERENCE-TP1" not in content and b"CANARY-HIDDEN-TP1" not in content
     assert b"test_hidden" not in content

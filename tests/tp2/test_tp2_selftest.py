@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from grader.course import load_course
-from grader.release import selftest
+from grader.student.release import selftest
 
 REPO = Path(__file__).parent.parent.parent
 pytestmark = pytest.mark.slow

@@ -1,0 +1,93 @@
+"""The worker's request handling on its own, without a sandbox: each request frame in, one reply
+frame out, with the student's errors described and in-place changes reported (the sandbox tests
+run the same worker isolated: tests/sandbox/)."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from grader.runtime import messages, protocol
+from grader.runtime.worker import Worker
+
+_ids = itertools.count(1)
+
+
+class Driver:
+    """Talks to a ``Worker`` as the trusted side does, frame by frame."""
+
+    def __init__(self) -> None:
+        self.worker = Worker(-1, -1)
+        self.decoder = protocol.Decoder(on_ref=lambda ref: ref)
+
+    def raw(self, message: Any) -> dict[str, Any]:
+        frame = bytearray(b"".join(bytes(p) for p in protocol.Encoder().encode_frame(message)))
+        reply = self.worker._handle(frame)
+        return self.decoder.decode_frame(bytearray(b"".join(bytes(p) for p in reply)))
+
+    def send(self, op: str, **fields: Any) -> dict[str, Any]:
+        request_id = next(_ids)
+        reply = self.raw(messages.request(op, request_id, **fields))
+        assert reply["id"] == request_id
+        return reply
+
+
+@pytest.fixture
+def student(tmp_path: Path) -> tuple[Driver, protocol.Ref]:
+    path = tmp_path / "student_worker_test.py"
+    path.write_text("import numpy as np\n"
+                    "def double(x):\n    return 2 * x\n"
+                    "def scale_in_place(a):\n    a *= 3\n"
+                    "def boom(x):\n    raise ValueError(f'mal: {x}')\n")
+    driver = Driver()
+    reply = driver.send("load", path=str(path), name=f"student_worker_test_{next(_ids)}")
+    assert reply["ok"], reply
+    return driver, reply["value"]
+
+
+def test_a_loaded_function_is_cacheable_and_answers_calls(student):
+    driver, module = student
+    getattr_reply = driver.send("getattr", target=module, name="double")
+    assert getattr_reply["ok"] and getattr_reply["cacheable"] is True
+    call = driver.send("call", target=getattr_reply["value"], args=[np.arange(3.0)], kwargs={})
+    assert call["ok"] and call["mutations"] == {}
+    np.testing.assert_array_equal(call["value"], [0.0, 2.0, 4.0])
+    assert call["run_s"] >= 0 and isinstance(call["bindings"], int)
+
+
+def test_an_argument_changed_in_place_comes_back_as_a_mutation(student):
+    driver, module = student
+    scale = driver.send("getattr", target=module, name="scale_in_place")["value"]
+    call = driver.send("call", target=scale, args=[np.ones(2)], kwargs={})
+    assert call["ok"] and call["value"] is None
+    np.testing.assert_array_equal(call["mutations"]["0"], [3.0, 3.0])
+
+
+def test_a_student_exception_is_described_with_the_students_own_frames(student):
+    driver, module = student
+    boom = driver.send("getattr", target=module, name="boom")["value"]
+    reply = driver.send("call", target=boom, args=[7], kwargs={})
+    assert reply["ok"] is False
+    assert (reply["error"]["type"], reply["error"]["message"]) == ("ValueError", "mal: 7")
+    assert "student_worker_test.py" in reply["error"]["traceback"]
+
+
+@pytest.mark.parametrize("message, expected", [
+    ({"op": "hello"}, "pedido sin id"),
+    ({"id": 3, "op": "exec"}, "operación desconocida: 'exec'"),
+    ({"id": 3, "op": "getattr", "name": "x"}, "le faltan los campos ['target']"),
+])
+def test_a_malformed_request_gets_a_protocol_error_reply(message, expected):
+    reply = Driver().raw(message)
+    assert reply["ok"] is False and reply["error"]["type"] == "ProtocolError"
+    assert expected in reply["error"]["message"]
+
+
+def test_hello_and_len_answer_before_any_student_module_is_loaded():
+    driver = Driver()
+    assert driver.send("hello")["value"]["numpy"] == np.__version__
+    assert driver.send("len", target=[1, 2, 3])["value"] == 3
