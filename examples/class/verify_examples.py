@@ -41,7 +41,7 @@ ASSIGNMENT = ROOT / "assignments" / "tp1"
 sys.path.insert(0, str(ROOT))
 
 from grader.notebooks import notebook_to_source  # noqa: E402
-from grader.static import forbidden_uses  # noqa: E402
+from grader.engine.static import forbidden_uses  # noqa: E402
 
 RTOL, ATOL = 1e-10, 1e-12
 FORBIDDEN = ["torch", "tensorflow", "jax", "scipy", "sklearn"]

@@ -82,7 +82,7 @@ def strict(fn: Callable, *args):
 @check("module: canary after the docstring; numpy part uses no forbidden library")
 def _static() -> None:
     sys.path.insert(0, str(HERE.parents[1]))
-    from grader.static import forbidden_uses
+    from grader.engine.static import forbidden_uses
 
     source = (HERE / "tp3.py").read_text(encoding="utf-8")
     tree = ast.parse(source)

@@ -2,7 +2,7 @@
 ``grader.intake.archives.gather`` (what ``grader intake`` runs on the form's uploads, before any
 backend sees a file). Each must be refused whole, naming the entry and the rule, with nothing
 written in the target folder or at the place on the host the entry aims at, quickly and without
-expanding the bomb. The rules themselves are unit-tested in tests/test_intake_archives.py; here
+expanding the bomb. The rules themselves are unit-tested in tests/intake/test_archives.py; here
 each attack aims at a real place on the host that the test watches.
 """
 

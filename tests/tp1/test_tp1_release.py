@@ -1,6 +1,6 @@
 """What only TP1's students get or are promised: no line of the reference solution, no code that
 could backpropagate, worker helpers that compute no network, and a wheel with the grader only.
-What every TP's bundle holds is tested in tests/test_release.py."""
+What every TP's bundle holds is tested in tests/student/test_release.py."""
 
 from __future__ import annotations
 

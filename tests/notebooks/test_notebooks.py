@@ -23,7 +23,7 @@ from grader.output.markdown import markdown
 from grader.student.check import bundle_notebook_mode, check_file
 from grader.student.release import release
 
-NOTEBOOKS = Path(__file__).parent / "fixtures" / "notebooks"
+NOTEBOOKS = Path(__file__).parents[1] / "fixtures" / "notebooks"
 COLAB = NOTEBOOKS / "colab_training.ipynb"
 
 

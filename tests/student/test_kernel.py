@@ -18,7 +18,7 @@ from grader.errors import UsageError
 from grader.student import kernel
 from grader.student.release import release
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parents[2]
 
 LAYERS = '''\
 def linear_forward(x, W, b):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.slow
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parents[2]
 TPS = ("tp1", "tp2", "tp3")
 #: A correct solution per TP, how the student's check finds the bundle's checks (in the folder it
 #: runs in, or given with --checks from elsewhere) and the public checks' points.

@@ -32,7 +32,7 @@ from grader.output.formats import (
 )
 from grader.results import CheckResult, Status, SubmissionResult
 
-SCHEMAS = Path(__file__).parent / "schemas"
+SCHEMAS = Path(__file__).parents[1] / "schemas"
 GRADESCOPE = json.loads((SCHEMAS / "gradescope-results.schema.json").read_text())
 CLASSROOM = json.loads((SCHEMAS / "classroom-runner.schema.json").read_text())
 JUNIT = xmlschema.XMLSchema(SCHEMAS / "junit-10.xsd")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parents[2]
 FORM = REPO / "examples" / "form"
 pytestmark = pytest.mark.slow
 

@@ -17,7 +17,7 @@ from grader.errors import ConfigError
 from grader.output.gradebook import build, collect
 from grader.results import ExerciseScore, SubmissionResult
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parents[2]
 BA = ZoneInfo("America/Argentina/Buenos_Aires")
 DEADLINE = dt.datetime(2026, 9, 11, 23, 0, tzinfo=BA)
 

@@ -11,7 +11,7 @@ from grader.output.gradebook import build, build_long, collect, neutralise, writ
 from grader.results import CheckResult, ExerciseScore, Status, SubmissionResult
 from grader.submissions import safe_name
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parents[2]
 
 
 def result(student: str, tp: str, score: float, load_error: str = "") -> SubmissionResult:

@@ -21,7 +21,7 @@ from grader.course import Exercise
 from grader.output import html as htmlreport
 from grader.results import CheckResult, Status, SubmissionResult
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parents[2]
 TPS = ("tp1", "tp2", "tp3")
 pytestmark = pytest.mark.slow  # grades the example class (shared with the other example tests)
 

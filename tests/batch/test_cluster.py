@@ -32,9 +32,9 @@ from grader.results import SubmissionResult
 from grader.sandbox.base import Limits
 from grader.submissions import Submission
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parents[2]
 CLASS = REPO / "examples" / "class" / "tp1"
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 
 @pytest.fixture(scope="module")

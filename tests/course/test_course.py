@@ -10,7 +10,7 @@ import pytest
 from grader.course import load_assignment, load_course
 from grader.errors import ConfigError
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parents[2]
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -43,15 +43,15 @@ from grader.student.github import (
 )
 from grader.student.release import release
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parents[2]
 STUDENT_WORKFLOW = REPO / "examples/ci/student/.github/workflows/grader.yml"
 COURSE_WORKFLOW = REPO / "examples/ci/course/.github/workflows/grade-class.yml"
-SCHEMAS = Path(__file__).parent / "schemas"
+SCHEMAS = Path(__file__).parents[1] / "schemas"
 CLASSROOM = json.loads((SCHEMAS / "classroom-runner.schema.json").read_text())
 CARLA = REPO / "examples/class/tp1/carla_lopez.py"
 # The course replay grades the mini course (tests/fixtures): its hidden checks and reference
 # stand for the private repository, and a batch of it takes seconds, not a minute.
-MINI_COURSE = Path(__file__).parent / "fixtures/mini_course"
+MINI_COURSE = Path(__file__).parents[1] / "fixtures/mini_course"
 FAILS_LIN = MINI_COURSE / "students/fails_linear_transposed.py"
 REFERENCE = REPO / "reference_solutions/tp1/tp1.py"
 BIN = Path(sys.executable).parent

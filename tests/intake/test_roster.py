@@ -15,7 +15,7 @@ from grader.intake.roster import Roster, RosterError, RosterStudent, read_roster
 from grader.output.gradebook import build, collect
 from grader.results import ExerciseScore, SubmissionResult
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parents[2]
 ROSTER = REPO / "examples" / "form" / "padron.csv"
 
 

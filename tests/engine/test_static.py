@@ -10,7 +10,7 @@ import pytest
 from grader.course import load_assignment
 from grader.engine.static import StaticReport, analyse, forbidden_uses
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parents[2]
 FORBIDDEN = ["torch", "tensorflow", "jax", "scipy", "sklearn"]
 
 

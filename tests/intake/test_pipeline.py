@@ -27,7 +27,7 @@ from grader.intake.archives import entry_name
 from grader.results import SubmissionResult
 from grader.submissions import discover
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parents[2]
 FORM = REPO / "examples" / "form"
 
 
