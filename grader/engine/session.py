@@ -369,29 +369,26 @@ class Session:
         except ProtocolError as exc:
             raise self._fail(ProtocolError, f"respuesta inválida del worker: {exc}") from None
         try:
-            reply = self._decoder.decode_frame(frame)
+            reply = messages.parse_reply(self._decoder.decode_frame(frame), request_id)
         except ProtocolError as exc:
             raise self._fail(ProtocolError, f"respuesta inválida del worker: {exc}") from None
         try:
             self._account(op, reply, time.perf_counter() - sent)
-            return self._unpack(reply, request_id)
+            return self._unpack(reply)
         except (WorkerError, StudentError):
             raise
         except Exception as exc:
-            # The checks below are meant to leave nothing to this; should a reply still break
-            # them, it is the worker's PROTOCOL, never "error interno del calificador" (issue 15).
+            # parse_reply leaves nothing to this; should a reply still break the unpacking, it
+            # is the worker's PROTOCOL, never "error interno del calificador" (issue 15).
             raise self._fail(ProtocolError, "respuesta inválida del worker: "
                              f"{type(exc).__name__}") from None
 
-    def _account(self, op: str, reply: Any, round_trip_s: float) -> None:
+    def _account(self, op: str, reply: messages.Reply, round_trip_s: float) -> None:
         """Statistics for the benchmark: the time spent moving data rather than running code.
 
         The worker's own figures are untrusted numbers; they are clamped and never graded.
         """
-        if type(reply) is not dict:
-            return
-        run_s = reply.get("run_s")
-        run_s = min(float(run_s), round_trip_s) if type(run_s) is float and run_s >= 0 else 0.0
+        run_s = min(reply.run_s, round_trip_s)
         stats = self.stats
         stats["requests"] += 1
         stats["transport_s"] += round_trip_s - run_s
@@ -399,50 +396,33 @@ class Session:
             stats["start_s"] += time.monotonic() - self._started_at
         elif op == "load":
             stats["import_s"] += run_s
-        peak = reply.get("peak_rss_mb")
-        if type(peak) is int and peak > stats["peak_rss_mb"]:
-            stats["peak_rss_mb"] = peak
+        stats["peak_rss_mb"] = max(stats["peak_rss_mb"], reply.peak_rss_mb)
 
     def _decoder_max_size(self) -> int:
         return self.limits.max_message_mb * 1024 * 1024
 
-    def _unpack(self, reply: Any, request_id: int) -> tuple[Any, dict[str, Any]]:
-        if not (type(reply) is dict and type(reply.get("id")) is int
-                and reply["id"] == request_id and type(reply.get("ok")) is bool):
-            raise self._fail(ProtocolError, "respuesta inválida del worker: no responde a la "
-                             "llamada hecha")
-        for stream in ("stdout", "stderr"):
-            text = reply.get(stream)
-            if type(text) is str and text:
+    def _unpack(self, reply: messages.Reply) -> tuple[Any, dict[str, Any]]:
+        """The value and in-place changes of a successful reply; a failed one raises what the
+        student's code raised (or the worker's death by memory or signal)."""
+        for text in (reply.stdout, reply.stderr):
+            if text:
                 self._keep_output(text)
-        if reply["ok"]:
-            bindings = reply.get("bindings")
-            if bindings is not None and type(bindings) is not int:
-                # worker.py sends an int (a hash); an array here made '!=' below ambiguous.
-                raise self._fail(ProtocolError, "respuesta inválida del worker: bindings de tipo "
-                                 f"{type(bindings).__name__}")
-            if bindings != self._bindings:
+        if reply.ok:
+            if reply.bindings != self._bindings:
                 self._attributes.clear()
-                self._bindings = bindings
-            self._cacheable = reply.get("cacheable") is True
-            mutations = reply.get("mutations", {})
-            if type(mutations) is not dict or not all(type(k) is str for k in mutations):
-                raise self._fail(ProtocolError, "respuesta inválida del worker: mutaciones mal "
-                                 "formadas")
-            return reply.get("value"), mutations
-        error = reply.get("error")
-        if not (type(error) is dict and all(type(error.get(k)) is str
-                                            for k in ("type", "message", "traceback"))):
-            raise self._fail(ProtocolError, "respuesta inválida del worker: error mal formado")
-        kind = clean(error["type"], TYPE_NAME_CAP)
-        message = clean(error["message"], MESSAGE_CAP)
+                self._bindings = reply.bindings
+            self._cacheable = reply.cacheable
+            return reply.value, reply.mutations
+        assert reply.error is not None
+        kind = clean(reply.error["type"], TYPE_NAME_CAP)
+        message = clean(reply.error["message"], MESSAGE_CAP)
         if kind == "MemoryError":
             raise self._fail(WorkerMemory, "el código del estudiante se quedó sin memoria "
                              f"(límite {self.limits.memory_mb} MiB): {message}")
         if kind in _CRASH_TYPES:
             detail = f" ({message})" if message else ""
             raise self._fail(WorkerCrash, f"el código del estudiante {_CRASH_TYPES[kind]}{detail}")
-        raise StudentError(kind, message, clean(error["traceback"], TRACEBACK_CAP))
+        raise StudentError(kind, message, clean(reply.error["traceback"], TRACEBACK_CAP))
 
     # --- captured output ---------------------------------------------------------------------
 

@@ -1,21 +1,19 @@
-"""The requests the trusted side may send a worker: one definition, used by both ends.
+"""The messages between the trusted side and a worker: one definition, used by both ends.
 
-``remote.Session`` builds every request with ``request(op, id, **fields)`` and the worker reads
-every request with ``parse(message)``: both check the op and its fields against ``OPS``, so a
-request with a missing or extra field fails where it is made, and adding an op is one entry here
-(plus the worker's handler of the same name).
+Requests: ``grader.engine.session.Session`` builds every request with ``request(op, id,
+**fields)`` and the worker reads every request with ``parse(message)``: both check the op and its
+fields against ``OPS``, so a request with a missing or extra field fails where it is made, and
+adding an op is one entry here (plus the worker's handler of the same name, ``_op_NAME``).
 
-A request is ``{"id": int, "op": str, **fields}``. A reply is ``{"id", "ok", "value" | "error",
-"mutations", "stdout", "stderr"}``, plus on success ``run_s`` (seconds the operation itself ran)
-and ``peak_rss_mb`` (statistics for the benchmark, never for a grade); once the student's module
-is loaded, ``bindings`` (a number that changes when a module-level name is rebound) and, for a
-``getattr`` of the module, ``cacheable`` (the value is a function or class). ``error`` is
-``{"type", "message", "traceback"}``, all text.
+A request is ``{"id": int, "op": str, **fields}``. Replies: the worker builds them with
+``success``/``failure`` (adding ``stdout`` and ``stderr``, the output captured during the
+operation, and ``peak_rss_mb``), and the trusted side reads each one with ``parse_reply`` into a
+``Reply``, which says what every field is. Nothing of a reply is trusted before that check.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ProtocolError
@@ -71,3 +69,77 @@ def parse(message: Any) -> tuple[int, Op, tuple[Any, ...]]:
     if missing:
         raise ProtocolError(f"a la operación {spec.name} le faltan los campos {missing}")
     return message["id"], spec, tuple(message[name] for name in spec.fields)
+
+
+# --- replies ----------------------------------------------------------------------------------
+
+
+ERROR_FIELDS = ("type", "message", "traceback")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A worker's reply, checked (``parse_reply``): what the trusted side may rely on."""
+
+    id: int
+    ok: bool
+    value: Any = None
+    mutations: dict[str, Any] = field(default_factory=dict)
+    """Arguments a call changed in place, by position (``"0"``) or keyword."""
+    error: dict[str, str] | None = None
+    """On failure: ``{"type", "message", "traceback"}``, all text."""
+    stdout: str = ""
+    stderr: str = ""
+    bindings: int | None = None
+    """Once the student's module is loaded: changes when a module-level name is rebound."""
+    cacheable: bool = False
+    """For a ``getattr`` of the module: the value is a function or class."""
+    run_s: float = 0.0
+    """Seconds the operation ran, as the worker says: a statistic, never graded."""
+    peak_rss_mb: int = 0
+    """The worker's peak memory, as it says: a statistic, never graded."""
+
+
+def success(request_id: int, value: Any, mutations: dict[str, Any], run_s: float, *,
+            bindings: int | None = None, cacheable: bool | None = None) -> dict[str, Any]:
+    """The reply message of an operation that returned ``value``."""
+    reply = {"id": request_id, "ok": True, "value": value, "mutations": mutations, "run_s": run_s}
+    if bindings is not None:
+        reply["bindings"] = bindings
+    if cacheable is not None:
+        reply["cacheable"] = cacheable
+    return reply
+
+
+def failure(request_id: int, error: dict[str, str]) -> dict[str, Any]:
+    """The reply message of an operation that raised (``error``: ``ERROR_FIELDS``)."""
+    return {"id": request_id, "ok": False, "error": error, "mutations": {}}
+
+
+def parse_reply(message: Any, request_id: int) -> Reply:
+    """The reply to request ``request_id``; ``ProtocolError`` (saying what is wrong) when it is
+    not one. The worker's statistics are clamped rather than refused."""
+    if not (type(message) is dict and type(message.get("id")) is int
+            and message["id"] == request_id and type(message.get("ok")) is bool):
+        raise ProtocolError("no responde a la llamada hecha")
+    stdout, stderr = (text if type(text := message.get(name)) is str else ""
+                      for name in ("stdout", "stderr"))
+    run_s, peak = message.get("run_s"), message.get("peak_rss_mb")
+    run_s = run_s if type(run_s) is float and run_s >= 0 else 0.0
+    peak = peak if type(peak) is int and peak >= 0 else 0
+    if message["ok"]:
+        bindings = message.get("bindings")
+        if bindings is not None and type(bindings) is not int:
+            # The worker sends an int (a hash); an array here would make comparisons ambiguous.
+            raise ProtocolError(f"bindings de tipo {type(bindings).__name__}")
+        mutations = message.get("mutations", {})
+        if type(mutations) is not dict or not all(type(k) is str for k in mutations):
+            raise ProtocolError("mutaciones mal formadas")
+        return Reply(id=request_id, ok=True, value=message.get("value"), mutations=mutations,
+                     bindings=bindings, cacheable=message.get("cacheable") is True,
+                     stdout=stdout, stderr=stderr, run_s=run_s, peak_rss_mb=peak)
+    error = message.get("error")
+    if not (type(error) is dict and all(type(error.get(k)) is str for k in ERROR_FIELDS)):
+        raise ProtocolError("error mal formado")
+    return Reply(id=request_id, ok=False, error={k: error[k] for k in ERROR_FIELDS},
+                 stdout=stdout, stderr=stderr, run_s=run_s, peak_rss_mb=peak)

@@ -112,22 +112,21 @@ class Worker:
             started = time.perf_counter()
             self._mutations = mutations
             value = getattr(self, f"_op_{op.name}")(*values)
-            reply = {"id": request_id, "ok": True, "value": value, "mutations": mutations,
-                     "run_s": time.perf_counter() - started}
-            if self._module is not None:
-                reply["bindings"] = self._bindings()
-                if op.name == "getattr" and values[0] is self._module:
-                    reply["cacheable"] = _is_definition(self._module.__dict__.get(values[1]))
+            module = self._module
+            reply = messages.success(
+                request_id, value, mutations, time.perf_counter() - started,
+                bindings=self._bindings() if module is not None else None,
+                cacheable=_is_definition(module.__dict__.get(values[1]))
+                if module is not None and op.name == "getattr" and values[0] is module else None)
         except BaseException as exc:
-            reply = {"id": request_id, "ok": False, "error": self._describe(exc), "mutations": {}}
+            reply = messages.failure(request_id, self._describe(exc))
         reply["stdout"] = self._stdout.take()
         reply["stderr"] = self._stderr.take()
         reply["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
         try:
             return self._encoder.encode_frame(reply)
         except BaseException as exc:
-            reply = {"id": request_id, "ok": False, "error": self._describe(exc), "mutations": {},
-                     "stdout": "", "stderr": ""}
+            reply = {**messages.failure(request_id, self._describe(exc)), "stdout": "", "stderr": ""}
             return self._encoder.encode_frame(reply)
 
     # --- one method per op of messages.OPS, taking its fields in order ------------------------

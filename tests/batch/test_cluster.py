@@ -13,13 +13,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import distributed
 import pytest
 from click.testing import CliRunner
+from waiting import wait_until  # tests/ is on sys.path (pytest prepend import mode)
 
 from grader import results
 from grader.batch import cluster as grader_cluster
@@ -73,16 +73,16 @@ class Killed:
 
 def kill_a_worker_while_it_grades(client: distributed.Client, pids: dict[str, int]) -> Killed:
     """SIGKILLs the first worker seen executing a grading task."""
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    def grading() -> tuple[str, str] | None:
         running = client.run(lambda dask_worker: sorted(str(t.key) for t in
                                                         dask_worker.state.executing))
-        for worker, keys in running.items():
-            if keys and keys[0].startswith("grade-"):
-                os.kill(pids[worker], signal.SIGKILL)
-                return Killed(pids[worker], keys[0])
-        time.sleep(0.1)
-    raise AssertionError("ninguna tarea de calificación llegó a correr en 120 s")
+        return next(((worker, keys[0]) for worker, keys in running.items()
+                     if keys and keys[0].startswith("grade-")), None)
+
+    worker, key = wait_until(grading, timeout_s=120, interval_s=0.1,
+                             what="a grading task running on a worker")
+    os.kill(pids[worker], signal.SIGKILL)
+    return Killed(pids[worker], key)
 
 
 @dataclass
@@ -192,9 +192,8 @@ def test_ctrl_c_cancels_running_tasks_and_keeps_written_results(dask_cluster, tm
     process = subprocess.Popen(grade_command("tp1", course / "students", out, address, "--course",
                                              str(course / "course.toml")),
                                cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not (out / "tp1" / "passes_all.json").is_file() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: (out / "tp1" / "passes_all.json").is_file(), timeout_s=120, interval_s=0.1,
+               what="the first result")
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
@@ -203,12 +202,9 @@ def test_ctrl_c_cancels_running_tasks_and_keeps_written_results(dask_cluster, tm
     assert not (out / "tp1" / "sleeps_at_import.json").exists()
     # The sleeping submission's task was cancelled and its trusted child killed: both workers are
     # idle long before its two minutes are up.
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if not any(client.run(lambda dask_worker: len(dask_worker.state.executing)).values()):
-            break
-        time.sleep(0.2)
-    assert not any(client.run(lambda dask_worker: len(dask_worker.state.executing)).values())
+    wait_until(lambda: not any(client.run(
+        lambda dask_worker: len(dask_worker.state.executing)).values()), timeout_s=60,
+        interval_s=0.2, what="both Dask workers idle")
 
 
 @pytest.mark.slow

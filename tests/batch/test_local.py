@@ -190,8 +190,11 @@ def test_changing_the_checks_regrades_everything(mini_course):
 def test_nothing_is_left_running_after_a_batch(mini_course):
     grade_batch(mini_course / "course.toml", "tp1", students(mini_course), mini_course / "res",
                 jobs=2)
-    leftover = subprocess.run(["pgrep", "-f", "_graderrt.worker"], capture_output=True, text=True)
-    assert leftover.stdout.strip() == ""
+    # The last launched-ahead worker is stopped as its trusted process exits: wait for that, not
+    # for a fixed time.
+    wait_until(lambda: subprocess.run(["pgrep", "-f", "_graderrt.worker"], capture_output=True,
+                                      text=True).stdout.strip() == "",
+               timeout_s=60, what="no sandboxed worker left running")
 
 
 def test_copying_results_elsewhere_keeps_them_valid(mini_course, tmp_path):
@@ -211,16 +214,29 @@ def test_one_warm_trusted_process_per_slot_grades_submission_after_submission(mi
 
 
 def own_children() -> list[str]:
-    """Processes whose parent is this test process (other agents' batches do not count)."""
+    """Trusted children (``python -m grader.batch.child``) whose parent is this test process:
+    other agents' batches, and other tests' helpers still exiting (a Dask cluster), do not
+    count."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if int(fields[1]) == os.getpid() and fields[0] != "Z":
+        if int(fields[1]) == os.getpid() and fields[0] != "Z" and b"grader.batch.child" in command:
             found.append(stat.parent.name)
     return found
+
+
+def test_own_children_sees_a_trusted_child_of_this_process():
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()",
+                              "grader.batch.child"], stdin=subprocess.PIPE)
+    try:
+        assert own_children() == [str(child.pid)]
+    finally:
+        child.communicate()
+    assert own_children() == []
 
 
 def test_a_grader_failure_costs_only_its_submission_and_a_fresh_process_goes_on(mini_course):

@@ -1,4 +1,4 @@
-"""Requests are defined once (``grader.runtime.messages``) and checked at both ends."""
+"""Requests and replies are defined once (``grader.runtime.messages``) and checked at both ends."""
 
 from __future__ import annotations
 
@@ -37,3 +37,42 @@ def test_the_worker_reads_the_fields_in_the_ops_order():
 def test_a_malformed_request_is_a_protocol_error(message):
     with pytest.raises(ProtocolError):
         messages.parse(message)
+
+
+# --- replies ------------------------------------------------------------------------------------
+
+
+def test_a_success_built_by_the_worker_parses_into_the_same_reply():
+    message = {**messages.success(4, [1, 2], {"0": 3}, 0.25, bindings=7, cacheable=True),
+               "stdout": "hola\n", "stderr": "", "peak_rss_mb": 80}
+    reply = messages.parse_reply(message, 4)
+    assert reply == messages.Reply(id=4, ok=True, value=[1, 2], mutations={"0": 3}, stdout="hola\n",
+                                   bindings=7, cacheable=True, run_s=0.25, peak_rss_mb=80)
+
+
+def test_a_failure_built_by_the_worker_parses_with_its_error():
+    error = {"type": "ValueError", "message": "mal", "traceback": "línea 3"}
+    reply = messages.parse_reply(messages.failure(5, error), 5)
+    assert (reply.ok, reply.error, reply.value, reply.mutations) == (False, error, None, {})
+
+
+@pytest.mark.parametrize("message, expected", [
+    ({"id": 4, "ok": True}, "no responde a la llamada hecha"),  # another request's reply
+    ({"id": 5, "ok": "sí"}, "no responde a la llamada hecha"),
+    ([5, True], "no responde a la llamada hecha"),
+    ({"id": 5, "ok": True, "bindings": 1.5}, "bindings de tipo float"),
+    ({"id": 5, "ok": True, "mutations": {0: 1}}, "mutaciones mal formadas"),
+    ({"id": 5, "ok": True, "mutations": [1]}, "mutaciones mal formadas"),
+    ({"id": 5, "ok": False, "error": {"type": "E", "message": 3, "traceback": ""}},
+     "error mal formado"),
+    ({"id": 5, "ok": False}, "error mal formado"),
+])
+def test_a_reply_that_is_not_one_is_a_protocol_error_that_says_why(message, expected):
+    with pytest.raises(ProtocolError, match=expected):
+        messages.parse_reply(message, 5)
+
+
+def test_the_workers_statistics_are_clamped_never_refused():
+    reply = messages.parse_reply({"id": 1, "ok": True, "run_s": -3.0, "peak_rss_mb": "mucho",
+                                  "stdout": 42}, 1)
+    assert (reply.run_s, reply.peak_rss_mb, reply.stdout) == (0.0, 0, "")
