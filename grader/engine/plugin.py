@@ -43,7 +43,8 @@ _COPY_PATH = re.compile(r'File "[^"]*/([^/"]+\.py)"')
 
 
 class StudentProvider(Protocol):
-    """What the plugin needs from a backend session (``grader.engine.session.Session``, ``InprocessStudent``)."""
+    """What the plugin needs from a backend session (``grader.engine.session.Session``,
+    ``InprocessStudent``)."""
 
     call_timeout_s: float
     limits: Any
