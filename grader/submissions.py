@@ -135,6 +135,32 @@ def _submission_times(folder: Path) -> dict[str, str]:
     return times
 
 
+def check_size(path: Path, max_mb: float) -> None:
+    """Refuses, before anything reads it, a submission file larger than ``max_mb`` (``[limits]
+    max_submission_mb``), saying how big it is and, for a notebook, how much of it is outputs."""
+    size = path.stat().st_size
+    if size <= max_mb * 1024 * 1024:
+        return
+    detail = ""
+    if path.suffix == ".ipynb":
+        outputs = _notebook_output_bytes(path)
+        if outputs is not None and outputs > size / 2:
+            detail = (f"; {outputs / 2**20:.1f} MB son salidas de celdas: borralas (Kernel > "
+                      "Restart & Clear Output, o Editar > Borrar todas las salidas en Colab) y "
+                      "volvé a entregar")
+    raise SubmissionError(f"tu archivo pesa {size / 2**20:.1f} MB y el máximo que se califica es "
+                          f"{max_mb:g} MB ([limits] max_submission_mb){detail}")
+
+
+def _notebook_output_bytes(path: Path) -> int | None:
+    """Bytes of a notebook's cell outputs as JSON, or ``None`` when it is not a readable one."""
+    try:
+        cells = json.loads(path.read_bytes()).get("cells", [])
+        return sum(len(json.dumps(c.get("outputs", []))) for c in cells if isinstance(c, dict))
+    except (ValueError, AttributeError, RecursionError, MemoryError):
+        return None
+
+
 def prepared_source(path: Path, *, notebook_mode: str = DEFINITIONS) -> ConvertedNotebook:
     """The Python source of a submission file and the notes for the student.
 

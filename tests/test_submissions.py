@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
 
 from grader.errors import SubmissionError
-from grader.submissions import discover, safe_name
+from grader.submissions import check_size, discover, safe_name
 
 
 def test_files_and_folders_are_found_and_sorted_by_student(tmp_path):
@@ -74,3 +75,31 @@ def test_symbolic_links_are_never_followed(tmp_path):
     reasons = {s.entry.name: s.reason for s in skipped}
     assert "enlace simbólico" in reasons["ana.py"] and "enlace simbólico" in reasons["carla"]
     assert "no tiene tp1.py" in reasons["bruno"]
+
+
+# --- the size gate (issue 19) --------------------------------------------------------------------
+
+
+def test_a_file_within_the_size_limit_passes_the_gate(tmp_path):
+    path = tmp_path / "tp1.py"
+    path.write_text("x = 1\n")
+    check_size(path, 0.001)
+
+
+def test_a_file_over_the_size_limit_is_refused_with_its_size(tmp_path):
+    path = tmp_path / "tp1.py"
+    path.write_bytes(b"#" * (3 * 2**20))
+    with pytest.raises(SubmissionError, match=r"^tu archivo pesa 3\.0 MB y el máximo que se "
+                                              r"califica es 2 MB \(\[limits\] max_submission_mb\)$"):
+        check_size(path, 2)
+
+
+def test_a_notebook_over_the_limit_because_of_its_outputs_is_told_to_clear_them(tmp_path):
+    image = {"output_type": "display_data", "data": {"image/png": "A" * (3 * 2**20)}, "metadata": {}}
+    notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "id": "a", "metadata": {}, "execution_count": 1,
+         "source": "x = 1", "outputs": [image]}]}
+    path = tmp_path / "tp1.ipynb"
+    path.write_text(json.dumps(notebook))
+    with pytest.raises(SubmissionError, match=r"3\.0 MB son salidas de celdas: borralas"):
+        check_size(path, 1)

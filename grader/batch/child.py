@@ -25,6 +25,7 @@ from grader.course import load_course
 from grader.course.limits import Limits
 from grader.engine.grade import grade_submission
 from grader.engine.reference import References
+from grader.results import SubmissionResult
 from grader.sandbox.base import die_with_parent
 from grader.sandbox.registry import Backends
 
@@ -49,7 +50,35 @@ def grade_request(data: dict[str, Any], *, backends: Backends | None = None,
     results.save(result, Path(request.out))
     for line in result.review:  # the log is staff's: what the static check could not decide
         print(f"{result.student}: {line}")
+    for line in time_spent(result):
+        print(f"{result.student}: {line}")
     return f"{result.student}: {result.score:.2f} ({result.duration_s:.1f} s)"
+
+
+SLOWEST_SHOWN = 5
+
+
+def time_spent(result: SubmissionResult) -> list[str]:
+    """For staff's log: where a submission's time went (worker starts, the import, the slowest
+    checks and how they ended) and why it stopped early, if it did."""
+    timing = result.environment.get("timing", {})
+    restarts = result.environment.get("worker_restarts", 0)
+    checks_s = sum(c.duration_s for c in result.checks)
+    lines = [f"tiempo: {result.duration_s:.1f} s en total; arranques del worker "
+             f"{timing.get('start_s', 0.0):.1f} s ({restarts} reinicios), importación "
+             f"{timing.get('import_s', 0.0):.1f} s, comprobaciones {checks_s:.1f} s "
+             f"({len(result.checks)})"]
+    slowest = sorted(result.checks, key=lambda c: -c.duration_s)[:SLOWEST_SHOWN]
+    if slowest:
+        lines.append("las más lentas: " + "; ".join(
+            f"{c.id} {c.duration_s:.1f} s ({c.status.value})" for c in slowest))
+    if result.load_error:
+        lines.append(f"no cargó: {result.load_error[:300]}")
+    not_retried = sum(1 for c in result.checks if c.message.startswith("no se volvió a correr"))
+    if not_retried:
+        lines.append(f"{not_retried} comprobaciones no se corrieron: su ejercicio ya había "
+                     "terminado con el worker muerto o sin tiempo en las anteriores")
+    return lines
 
 
 def run_child(request: GradeRequest, log: Path, *, timeout_s: float,

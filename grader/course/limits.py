@@ -43,6 +43,12 @@ class Limits:
     """Largest reply accepted from the worker."""
     scratch_mb: int = 256
     """Size of the worker's writable ``/tmp`` (docker: a tmpfs of this size)."""
+    max_submission_mb: float = 20.0
+    """Largest submission file graded; a larger one is refused before any worker starts (a TP's
+    code is a few hundred KB; a notebook's outputs count: clearing them makes it small)."""
+    retries_per_exercise: int = 2
+    """Consecutive checks of one exercise that may end with the worker dead (TIMEOUT, CRASH,
+    MEMORY) before the exercise's remaining checks get the same status without running."""
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any], *, where: str) -> Limits:

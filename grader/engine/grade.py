@@ -21,7 +21,7 @@ from grader.engine.reference import References
 from grader.errors import ConfigError, SubmissionError
 from grader.results import SubmissionResult
 from grader.sandbox.registry import Backends
-from grader.submissions import prepared_source
+from grader.submissions import check_size, prepared_source
 
 
 def fingerprint(course: Course, entry: TPEntry) -> str:
@@ -87,6 +87,7 @@ def grade_submission(course: Course, tp: str, path: Path, *, student: str,
     review: list[str] = []
     with tempfile.TemporaryDirectory(prefix="grader-sub-") as tmp:
         try:
+            check_size(path, limits.max_submission_mb)  # before anything reads it
             module_file, conversion_notes = _prepared_module(
                 path, assignment.module, Path(tmp), notebook_mode=entry.notebook_mode)
             notes = (*notes, *conversion_notes)

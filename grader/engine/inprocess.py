@@ -19,7 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from grader.errors import ConfigError, StudentError, WorkerTimeout
+from grader.errors import ConfigError, StudentError, WorkerError, WorkerTimeout
 from grader.runtime.worker import reset_random_state
 from grader.sandbox.base import Limits
 from grader.text import MESSAGE_CAP, TRACEBACK_CAP, TYPE_NAME_CAP, clean
@@ -49,6 +49,8 @@ class InprocessStudent:
         self.limits = limits
         self.call_timeout_s = limits.call_timeout_s
         self.restarts = 0
+        self.load_failure: WorkerError | None = None
+        """Never set: in this process a failing import is the student's error (no worker)."""
         self.environment: dict[str, Any] = {"backend": "inprocess"}
         self.uses_torch = uses_torch
         self.helpers_source = helpers_source

@@ -142,6 +142,10 @@ def _mutation_index(key: str) -> int | None:
     return int(key) if key.isascii() and key.isdigit() and len(key) < 10 else None
 
 
+def _size_text(size: int) -> str:
+    return f"pesa {size / 2**20:.1f} MB" if size >= 2**20 else f"pesa {max(1, size // 1024)} KB"
+
+
 class Session:
     """One submission's worker, restarted after failures, with a deadline for the whole session.
 
@@ -181,6 +185,9 @@ class Session:
         self._cacheable = False
         self._helpers: RemoteObject | None = None
         self._load_error: StudentError | None = None
+        self.load_failure: WorkerError | None = None
+        """Set when importing the student's file killed or stalled the worker: every later
+        request for the module raises it again, without a new worker."""
         self._next_id = 0
         self._output: list[str] = []
         self._output_size = 0
@@ -198,6 +205,8 @@ class Session:
         """
         if self._load_error is not None:
             raise self._load_error.with_traceback(None)
+        if self.load_failure is not None:
+            raise type(self.load_failure)(str(self.load_failure))
         if self._module is None or self._channel is None:
             self._start()
             try:
@@ -206,10 +215,31 @@ class Session:
             except StudentError as exc:
                 self._load_error = exc
                 raise
+            except (WorkerTimeout, WorkerCrash, WorkerMemory) as exc:
+                # Importing the same file again would end the same way: the submission ends here,
+                # with one message, instead of one more worker per check (issue 19).
+                self.load_failure = self._at_load(exc)
+                raise self.load_failure from None
             if type(module) is not RemoteObject:
                 raise ProtocolError("la carga del módulo no devolvió una referencia")
             self._module = module
         return self._module
+
+    def _at_load(self, exc: WorkerError) -> WorkerError:
+        """What a student reads when importing their file killed or stalled the worker."""
+        try:
+            size = _size_text(self.module_file.stat().st_size)
+        except OSError:
+            size = "tamaño desconocido"
+        top_level = ("revisá lo que se ejecuta al nivel del módulo: entrenamientos, datos grandes o "
+                     "celdas de prueba fuera de una función")
+        if isinstance(exc, WorkerMemory):
+            return WorkerMemory(f"al importar tu archivo ({size}) el proceso pasó el límite de "
+                                f"{self.limits.memory_mb} MiB de memoria; {top_level}")
+        if isinstance(exc, WorkerTimeout):
+            return WorkerTimeout(f"importar tu archivo ({size}) llevó más de "
+                                 f"{self.limits.import_timeout_s:g} s; {top_level}")
+        return WorkerCrash(f"el proceso terminó mientras se importaba tu archivo ({size}): {exc}")
 
     def begin_check(self, seed: int) -> None:
         """Resets the worker's random state (and TF32) so a check never depends on earlier ones."""
@@ -292,10 +322,12 @@ class Session:
         ending = self.close()
         if channel is not None and channel.out_of_memory and error is WorkerCrash:
             error, message = WorkerMemory, ("el código del estudiante se quedó sin memoria "
-                                            f"(límite {self.limits.memory_mb} MiB): {{ending}}")
+                                            f"(límite {self.limits.memory_mb} MiB) ({{ending}})")
         self.restarts += 1
         # Not str.format: the message may quote the student's text, and a '{x}' in it raised
-        # KeyError inside the grader.
+        # KeyError inside the grader. Without an ending to tell, its parentheses go too.
+        if not ending:
+            message = message.replace(" ({ending})", "").replace(": {ending}", "")
         return error(message.replace("{ending}", ending))
 
     # --- requests ----------------------------------------------------------------------------
@@ -417,8 +449,9 @@ class Session:
         kind = clean(reply.error["type"], TYPE_NAME_CAP)
         message = clean(reply.error["message"], MESSAGE_CAP)
         if kind == "MemoryError":
+            detail = f": {message}" if message else ""
             raise self._fail(WorkerMemory, "el código del estudiante se quedó sin memoria "
-                             f"(límite {self.limits.memory_mb} MiB): {message}")
+                             f"(límite {self.limits.memory_mb} MiB){detail}")
         if kind in _CRASH_TYPES:
             detail = f" ({message})" if message else ""
             raise self._fail(WorkerCrash, f"el código del estudiante {_CRASH_TYPES[kind]}{detail}")

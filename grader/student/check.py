@@ -23,7 +23,7 @@ from grader.notebooks import DEFAULT_NOTEBOOK_MODE, MODES
 from grader.results import CheckResult, ExerciseScore
 from grader.sandbox.base import Limits
 from grader.sandbox.subprocess import SubprocessBackend
-from grader.submissions import prepared_source
+from grader.submissions import check_size, prepared_source
 
 
 @dataclass(repr=False)
@@ -111,6 +111,7 @@ def check_file(tp: str, file: Path, *, checks_dir: Path | None = None,
     with tempfile.TemporaryDirectory(prefix="grader-check-") as tmp:
         module_file = Path(tmp) / f"{assignment.module}.py"
         try:
+            check_size(file, limits.max_submission_mb)
             prepared = prepared_source(file, notebook_mode=notebook_mode)
         except SubmissionError as exc:
             return make_report(assignment, file, [], str(exc), source)

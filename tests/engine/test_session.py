@@ -226,3 +226,43 @@ def test_a_session_with_a_real_worker_turns_forged_bindings_into_protocol(tmp_pa
         np.testing.assert_array_equal(out, np.full((1, 3), 2.0))  # a fresh worker answers
     finally:
         session.close()
+
+
+# --- a failure at load time ends the submission once (issue 19) ---------------------------------
+
+
+class CountingBackend(ScriptedBackend):
+    """A scripted backend that counts the workers it starts; every load gets ``load``."""
+
+    def __init__(self, load: dict[str, Any]) -> None:
+        super().__init__()
+        self.load = load
+        self.started = 0
+
+    def start(self, module_file: Path, limits: Limits) -> Any:
+        self.started += 1
+        self.overrides["load"] = dict(self.load)
+        return ScriptedChannel(self)
+
+
+def test_an_import_out_of_memory_is_not_retried_and_says_what_to_check(tmp_path):
+    module = tmp_path / "tp1.py"
+    module.write_text("x = 1\n" * 1000)
+    backend = CountingBackend({"ok": False, "error": {"type": "MemoryError", "message": "",
+                                                      "traceback": ""}})
+    session = Session(backend, module, "tp1", Limits(memory_mb=512))
+    for _ in range(3):
+        with pytest.raises(WorkerMemory) as error:
+            session.module()
+        assert str(error.value) == (
+            "al importar tu archivo (pesa 5 KB) el proceso pasó el límite de 512 MiB de memoria; "
+            "revisá lo que se ejecuta al nivel del módulo: entrenamientos, datos grandes o "
+            "celdas de prueba fuera de una función")
+    assert backend.started == 1 and session.restarts == 1
+    assert session.load_failure is not None
+
+
+def test_a_memory_error_without_a_message_leaves_no_trailing_colon():
+    with pytest.raises(WorkerMemory) as error:
+        first_call({"ok": False, "error": {"type": "MemoryError", "message": "", "traceback": ""}})
+    assert str(error.value) == "el código del estudiante se quedó sin memoria (límite 4096 MiB)"
