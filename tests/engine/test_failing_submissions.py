@@ -28,10 +28,12 @@ def test_lin_more(student, reference, rng, rows):
 '''
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory) -> Path:
+@pytest.fixture(scope="module", params=["subprocess", pytest.param("docker", marks=pytest.mark.docker)])
+def graded(request, tmp_path_factory) -> Path:
     import shutil
 
+    if request.param == "docker":
+        request.getfixturevalue("sandbox_image")
     root = tmp_path_factory.mktemp("failing")
     course = root / "mini_course"
     shutil.copytree(Path(__file__).parents[1] / "fixtures" / "mini_course", course)
@@ -54,7 +56,7 @@ def graded(tmp_path_factory) -> Path:
     (students / "lin_spins.py").write_text(
         IGNORES_SIGNALS + "def linear_forward(x, W, b):\n    while True:\n        pass\n"
         "def loop():\n    return 1\n")
-    summary = grade_batch(toml, "tp1", students, root / "out", jobs=1)
+    summary = grade_batch(toml, "tp1", students, root / "out", jobs=1, backend=request.param)
     assert summary.graded == 5, summary.failed
     return root / "out" / "tp1"
 
