@@ -41,17 +41,17 @@ def main() -> None:
     parser.add_argument("--backend", default="subprocess")
     parser.add_argument("--cases", default="padded_50mb,linear_spins,import_memory")
     parser.add_argument("--retries", type=int, default=None,
-                        help="override retries_per_exercise (a large number: as before issue 19)")
+                        help="override retries_per_function (a large number: as before issue 19)")
     args = parser.parse_args()
     course = load_course(REPO / "course.toml")
     assignment = load_assignment(course.tp("tp1").assignment)
     limits = course.limits_for(assignment, threads=1)
     if args.retries is not None:
-        limits = dataclasses.replace(limits, retries_per_exercise=args.retries)
+        limits = dataclasses.replace(limits, retries_per_function=args.retries)
     reference = (REPO / "reference_solutions" / "tp1" / "tp1.py").read_text()
     print(f"TP1 with {args.backend}: call_timeout_s={limits.call_timeout_s:g}, "
           f"submission_timeout_s={limits.submission_timeout_s:g}, "
-          f"retries_per_exercise={limits.retries_per_exercise}, "
+          f"retries_per_function={limits.retries_per_function}, "
           f"max_submission_mb={limits.max_submission_mb:g}")
     with tempfile.TemporaryDirectory() as tmp:
         for name, source in cases(reference).items():
@@ -64,7 +64,7 @@ def main() -> None:
                                       limits=limits)
             wall = time.perf_counter() - started
             statuses = Counter(c.status.value for c in result.checks)
-            not_retried = sum(c.message.startswith("no se volvió a correr") for c in result.checks)
+            not_retried = sum(c.message.startswith("no se volvió a llamar") for c in result.checks)
             print(f"{name:14s} {wall:7.1f} s  {result.score:5.2f}/10  restarts "
                   f"{result.environment.get('worker_restarts', 0):3d}  checks {dict(statuses)}  "
                   f"not retried {not_retried}")

@@ -74,10 +74,10 @@ def time_spent(result: SubmissionResult) -> list[str]:
             f"{c.id} {c.duration_s:.1f} s ({c.status.value})" for c in slowest))
     if result.load_error:
         lines.append(f"no cargó: {result.load_error[:300]}")
-    not_retried = sum(1 for c in result.checks if c.message.startswith("no se volvió a correr"))
+    not_retried = sum(1 for c in result.checks if c.message.startswith("no se volvió a llamar"))
     if not_retried:
-        lines.append(f"{not_retried} comprobaciones no se corrieron: su ejercicio ya había "
-                     "terminado con el worker muerto o sin tiempo en las anteriores")
+        lines.append(f"{not_retried} comprobaciones no llamaron a una función que ya había "
+                     "terminado con el worker muerto o sin tiempo en sus llamadas anteriores")
     return lines
 
 

@@ -46,9 +46,10 @@ class Limits:
     max_submission_mb: float = 20.0
     """Largest submission file graded; a larger one is refused before any worker starts (a TP's
     code is a few hundred KB; a notebook's outputs count: clearing them makes it small)."""
-    retries_per_exercise: int = 2
-    """Consecutive checks of one exercise that may end with the worker dead (TIMEOUT, CRASH,
-    MEMORY) before the exercise's remaining checks get the same status without running."""
+    retries_per_function: int = 2
+    """Consecutive calls of one student function (``linear_forward``, ``MLP.loss``) that may end
+    with the worker dead or out of time (TIMEOUT, CRASH, MEMORY) before its later calls get the
+    same status at once, without running: its other functions are still graded."""
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any], *, where: str) -> Limits:

@@ -39,13 +39,10 @@ from grader.errors import (
     GraderError,
     SandboxUnavailable,
     StudentError,
-    WorkerCrash,
     WorkerError,
-    WorkerMemory,
-    WorkerTimeout,
 )
 from grader.results import CheckResult, Status
-from grader.sandbox.base import Backend, Limits
+from grader.sandbox.base import Backend, Limits, cap_threads
 from grader.text import CHECK_MESSAGE_CAP, MESSAGE_CAP, TRACEBACK_CAP, TYPE_NAME_CAP, clean
 
 _COPY_PATH = re.compile(r'File "[^"]*/([^/"]+\.py)"')
@@ -171,9 +168,6 @@ class GradingPlugin:
         self._pending: dict[str, CheckResult] = {}
         self._credits: dict[str, Credit] = {}
         self._started: dict[str, float] = {}
-        self._streaks: dict[str, _Streak] = {}
-        """Per exercise: its latest checks that ended with the worker dead, in a row."""
-        self._not_retried: set[str] = set()
 
     # --- configuration -----------------------------------------------------------------------
 
@@ -207,13 +201,6 @@ class GradingPlugin:
             if uses:
                 detail = "; ".join(f"{f} usa {', '.join(libs)}" for f, libs in uses.items())
                 raise ForbiddenLibrary(f"este ejercicio debe resolverse solo con numpy: {detail}")
-        streak = self._streaks.get(exercise.name)
-        if streak is not None and streak.count >= self.provider.limits.retries_per_exercise:
-            # The same exercise killed or stalled the worker every time: no fresh worker for
-            # its remaining checks (issue 19).
-            self._not_retried.add(request.node.nodeid)
-            raise streak.kind(f"no se volvió a correr: las {streak.count} comprobaciones "
-                              f"anteriores de este ejercicio terminaron igual ({streak.message})")
         timeout = request.node.get_closest_marker("timeout_s")
         self.provider.call_timeout_s = float(timeout.args[0]) if timeout else (
             self.provider.limits.call_timeout_s)
@@ -323,36 +310,10 @@ class GradingPlugin:
                     if credit.fraction < 1.0:
                         record.status = Status.PARTIAL if credit.fraction > 0.0 else Status.FAIL
         if call.when == "teardown":
-            self._count_worker_deaths(item, record)
             record.output = self.provider.take_output()
             record.duration_s = round(time.monotonic() - self._started.pop(item.nodeid), 4)
             self.results.append(self._pending.pop(item.nodeid))
         return report
-
-    def _count_worker_deaths(self, item: pytest.Item, record: CheckResult) -> None:
-        if item.nodeid in self._not_retried or self.provider.load_failure is not None:
-            return
-        if record.status in _WORKER_DEATHS:
-            previous = self._streaks.get(record.exercise)
-            self._streaks[record.exercise] = _Streak(
-                (previous.count if previous else 0) + 1, _WORKER_DEATHS[record.status],
-                previous.message if previous else record.message)
-        else:
-            self._streaks.pop(record.exercise, None)
-
-
-_WORKER_DEATHS: dict[Status, type[WorkerError]] = {
-    Status.TIMEOUT: WorkerTimeout, Status.CRASH: WorkerCrash, Status.MEMORY: WorkerMemory}
-"""The endings that cost a fresh worker: counted per exercise (``Limits.retries_per_exercise``)."""
-
-
-@dataclass(frozen=True)
-class _Streak:
-    count: int
-    kind: type[WorkerError]
-    """The latest ending's kind: the not-retried checks get its status."""
-    message: str
-    """The first ending's message, quoted in theirs."""
 
 
 @dataclass
@@ -406,6 +367,7 @@ def run_on_module(assignment: Assignment, module_file: Path, reference: Any, fil
                                     uses_torch=assignment.uses_torch, helpers_source=helpers)
         environment: dict[str, Any] = {"backend": "inprocess", "isolated": False}
     else:
+        cap_threads(limits.threads)  # this process runs the oracles beside the worker
         provider = Session(backend, module_file, assignment.module, limits,
                            uses_torch=assignment.uses_torch, helpers_source=helpers)
         environment = backend.describe()

@@ -185,6 +185,11 @@ class Session:
         self._cacheable = False
         self._helpers: RemoteObject | None = None
         self._load_error: StudentError | None = None
+        self._names: dict[tuple[int, int], str] = {}
+        """(worker generation, ref) -> the name it was reached by, for people."""
+        self._deaths: dict[str, tuple[int, type[WorkerError], str]] = {}
+        """Function name -> its consecutive calls that killed or stalled the worker, their kind,
+        the first one's message."""
         self.load_failure: WorkerError | None = None
         """Set when importing the student's file killed or stalled the worker: every later
         request for the module raises it again, without a new worker."""
@@ -338,8 +343,24 @@ class Session:
         raise TypeError(f"no se puede enviar al worker un {type(value).__qualname__}")
 
     def call(self, target: RemoteObject, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        """Calls a remote callable; in-place changes to arguments are copied back into them."""
-        value, mutations = self._request("call", target=target, args=args, kwargs=kwargs)
+        """Calls a remote callable; in-place changes to arguments are copied back into them.
+
+        A function whose last ``limits.retries_per_function`` calls all ended with the worker
+        dead or out of time is not called again: the call gets the same status at once, so one
+        broken function costs its time limit a bounded number of times (issue 19)."""
+        name = self._names.get((target._generation, target._id), target._type_name)
+        streak = self._deaths.get(name)
+        if streak is not None and streak[0] >= self.limits.retries_per_function:
+            count, kind, first = streak
+            raise kind(f"no se volvió a llamar a {name}: sus {count} llamadas anteriores "
+                       f"terminaron igual ({first})")
+        try:
+            value, mutations = self._request("call", target=target, args=args, kwargs=kwargs)
+        except (WorkerTimeout, WorkerCrash, WorkerMemory) as exc:
+            count = streak[0] + 1 if streak is not None else 1
+            self._deaths[name] = (count, type(exc), streak[2] if streak is not None else str(exc))
+            raise
+        self._deaths.pop(name, None)
         try:
             for key, new in mutations.items():
                 index = _mutation_index(key)
@@ -368,8 +389,12 @@ class Session:
         if module and name in self._attributes:
             return self._attributes[name]
         value = self.request("getattr", target=target, name=name)
-        if module and self._cacheable and type(value) is RemoteObject:
-            self._attributes[name] = value
+        if type(value) is RemoteObject:
+            # What a student would call it: linear_forward, MLP.loss (for give-ups, see call).
+            owner = self._names.get((target._generation, target._id), target._type_name)
+            self._names[(value._generation, value._id)] = name if module else f"{owner}.{name}"[:120]
+            if module and self._cacheable:
+                self._attributes[name] = value
         return value
 
     def _request(self, op: str, **fields: Any) -> tuple[Any, dict[str, Any]]:

@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import warnings
 from abc import ABC, abstractmethod
@@ -84,6 +85,24 @@ def runtime_dir() -> Path:
         path.chmod(0o644)
     package.chmod(0o755)
     return root
+
+
+PASSIVE_WAIT = {"OMP_WAIT_POLICY": "PASSIVE", "KMP_BLOCKTIME": "0", "GOMP_SPINCOUNT": "0"}
+"""OpenMP threads (torch's, MKL's) that wait for work sleep instead of spinning: a spinning
+thread burns a core another job slot owns, and on a busy machine that stretches every worker's
+wall time (issue 17)."""
+
+
+def cap_threads(threads: int) -> None:
+    """Caps this (trusted) process's own BLAS/OpenMP/torch threads to ``threads``, as its
+    workers are: the checks' oracles and the reference run here, beside the workers."""
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                 "NUMEXPR_NUM_THREADS"):
+        os.environ[name] = str(threads)
+    os.environ.update(PASSIVE_WAIT)
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
 
 
 def worker_command(python: str, runtime: str, *, uid: int | None = None,

@@ -34,6 +34,7 @@ from typing import Any
 from grader.errors import SandboxUnavailable, UsageError
 from grader.sandbox import seccomp
 from grader.sandbox.base import (
+    PASSIVE_WAIT,
     Backend,
     Channel,
     Limits,
@@ -238,7 +239,7 @@ class DockerBackend(Backend):
                 "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg",
                 "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
                 "MKL_NUM_THREADS": threads, "NUMEXPR_NUM_THREADS": threads,
-                "TORCH_NUM_THREADS": threads, "GRADER_SIDE": "worker"}
+                "TORCH_NUM_THREADS": threads, "GRADER_SIDE": "worker", **PASSIVE_WAIT}
 
     def launch(self, filename: str, limits: Limits) -> Channel:
         workdir = Path(tempfile.mkdtemp(prefix="grader-docker-"))

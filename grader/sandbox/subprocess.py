@@ -43,6 +43,7 @@ from typing import Any
 from grader.errors import SandboxUnavailable
 from grader.sandbox import seccomp
 from grader.sandbox.base import (
+    PASSIVE_WAIT,
     Backend,
     Channel,
     Limits,
@@ -83,7 +84,7 @@ def worker_environment(limits: Limits, home: str) -> dict[str, str]:
            "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": threads,
            "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
            "NUMEXPR_NUM_THREADS": threads, "VECLIB_MAXIMUM_THREADS": threads,
-           "TORCH_NUM_THREADS": threads, "GRADER_SIDE": "worker"}
+           "TORCH_NUM_THREADS": threads, "GRADER_SIDE": "worker", **PASSIVE_WAIT}
     env.update({k: os.environ[k] for k in _PASSTHROUGH if k in os.environ})
     return env
 

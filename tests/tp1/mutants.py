@@ -93,6 +93,22 @@ MUTANTS: dict[str, Mutant] = {
              'def sigmoid_forward(x):\n    out = np.exp(x) / (1 + np.exp(x))\n'),
         ],
         ['sigmoid']),
+    'fails_sigmoid_overflows': Mutant(
+        'sigmoid_forward calcula 1 / (1 + exp(-x)): valores bien, pero exp(1000) desborda '
+        '(el enunciado pide que sea estable, sin advertencias de overflow).',
+        [
+            ('def sigmoid_forward(x):\n    out = _sigmoid(x)\n',
+             'def sigmoid_forward(x):\n    out = 1 / (1 + np.exp(-x))\n'),
+        ],
+        ['sigmoid']),
+    'fails_bce_overflows_in_the_unused_branch': Mutant(
+        'bce_with_logits elige con np.where entre dos fórmulas y calcula las dos: valores bien, '
+        'pero exp(1000) desborda en la que descarta.',
+        [
+            ('    loss = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))\n',
+             '    loss = np.where(z >= 0, z * (1 - y) + np.log1p(np.exp(-z)), -z * y + np.log1p(np.exp(z)))\n'),
+        ],
+        ['bce']),
     'fails_tanh_grad_uses_input': Mutant(
         'tanh_backward usa la entrada: dout * (1 - x**2).',
         [

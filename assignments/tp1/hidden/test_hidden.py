@@ -337,6 +337,33 @@ def test_cross_entropy_gradient_matches_finite_differences(student, rng):
                  context="softmax_cross_entropy (vs. diferencias finitas)", **FD_TOL)
 
 
+def _extreme_inputs(function: str) -> tuple:
+    """Arguments of magnitude 1e3 for each function the contract asks to be stable."""
+    logits = np.array([[1000.0, -1000.0, 800.0, 0.5], [-1000.0, 1000.0, -800.0, -0.5]])
+    return {"sigmoid_forward": (logits,), "softmax": (logits,),
+            "softmax_cross_entropy": (logits, np.array([1, 0], dtype=np.int64)),
+            "bce_with_logits": (logits, np.array([[0.0, 1.0, 0.0, 1.0], [1.0, 0.0, 1.0, 0.0]]))
+            }[function]
+
+
+@pytest.mark.parametrize("function", [
+    pytest.param("sigmoid_forward", marks=pytest.mark.exercise("sigmoid")),
+    pytest.param("softmax", marks=pytest.mark.exercise("softmax")),
+    pytest.param("softmax_cross_entropy", marks=pytest.mark.exercise("cross_entropy")),
+    pytest.param("bce_with_logits", marks=pytest.mark.exercise("bce")),
+])
+def test_no_floating_point_warnings_at_magnitude_1e3(student, inworker, function):
+    """Estable con entradas de magnitud 1e3 también quiere decir sin advertencias de overflow:
+    una versión que calcula exp(1000) y después descarta ese valor da bien pero no es estable."""
+    _, caught = inworker.floating_point_warnings(getattr(student, function),
+                                                 *_extreme_inputs(function))
+    if caught:
+        raise CheckFailure(
+            f"{function} emitió advertencias de numpy con entradas de magnitud 1e3 "
+            f"({'; '.join(sorted(set(map(str, caught))))[:300]}): el enunciado pide que sea "
+            "estable, sin overflow (por ejemplo, exp de algo que nunca sea grande y positivo)")
+
+
 @pytest.mark.exercise("cross_entropy")
 def test_cross_entropy_is_stable_for_logits_of_magnitude_1e3(student, reference):
     """Logits de magnitud 1e3: pérdida y gradiente finitos, iguales a los de PyTorch."""

@@ -68,3 +68,19 @@ def use_synthetic_loss(model):
     except AttributeError as exc:
         raise AttributeError(f"las comprobaciones de train necesitan poder asignar model.loss en "
                              f"tu MLP y no pudieron ({exc})") from None
+
+
+def floating_point_warnings(function, *args):
+    """Llama ``function(*args)`` y devuelve ``(resultado, advertencias)``: el texto de cada
+    advertencia de punto flotante que numpy emitió durante la llamada (overflow, división por
+    cero, operación inválida; no las de underflow, que numpy calla por omisión y no son un error).
+    El enunciado pide que sigmoid, softmax y las pérdidas sean estables con entradas de magnitud
+    1e3: afuera se mira que esta lista venga vacía."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught, np.errstate(
+            over="warn", divide="warn", invalid="warn", under="ignore"):
+        warnings.simplefilter("always")
+        result = function(*args)
+    return result, [f"{w.category.__name__}: {w.message}" for w in caught
+                    if issubclass(w.category, RuntimeWarning)]
