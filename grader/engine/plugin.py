@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import math
 import os
 import re
 import sys
@@ -79,6 +80,12 @@ class Credit:
     def award(self, fraction: float, message: str) -> None:
         """Gives the check ``fraction`` (0 to 1) of its points; ``message`` says why, in Spanish."""
         fraction = float(fraction)
+        if math.isnan(fraction):
+            # A metric of nan comes from the student's outputs (a model that diverged): no
+            # credit, and their failure, never "comprobaciones mal definidas".
+            self.fraction = 0.0
+            self.message = f"{message} (la métrica dio nan: hay nan o inf en lo que devolvió tu código)"
+            return
         if not 0.0 <= fraction <= 1.0:
             raise ConfigError(f"credit.award espera una fracción entre 0 y 1; llegó {fraction}")
         self.fraction, self.message = fraction, message

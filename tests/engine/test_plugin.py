@@ -1,11 +1,15 @@
-"""The pytest harness: check files of different assignments never mix in one process."""
+"""The pytest plugin: check files of different assignments never mix in one process, and measured
+credit is the student's, whatever their outputs."""
 
 from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from grader.course import load_course
 from grader.engine.grade import grade_submission
+from grader.errors import ConfigError
 from grader.student.check import check_file
 
 
@@ -87,3 +91,17 @@ def test_a_hidden_check_records_no_value_that_gives_away_the_expected_one(mini_c
     assert hidden.status.value == "FAIL"
     assert hidden.message.startswith("linear_forward: out difiere: error relativo máx ")
     assert "obtenido" not in hidden.message and "error absoluto" not in hidden.message
+
+
+def test_a_metric_of_nan_is_the_students_zero_credit_never_a_course_error():
+    # A diverged model gives nan predictions, and the check's RMSE is nan: that is no credit
+    # for the student, not "comprobaciones mal definidas" for the whole submission (issue 17).
+    from grader.engine.plugin import Credit
+
+    credit = Credit()
+    credit.award(float("nan"), "RMSE nan sobre 400 pares")
+    assert credit.fraction == 0.0
+    assert credit.message == ("RMSE nan sobre 400 pares (la métrica dio nan: hay nan o inf en lo "
+                              "que devolvió tu código)")
+    with pytest.raises(ConfigError, match=r"entre 0 y 1; llegó 1\.5"):
+        credit.award(1.5, "un error de quien escribió la comprobación")

@@ -795,8 +795,13 @@ def synthetic_ratings(seed, n_users=150, n_items=100, rank=3, n_train=5000, n_he
             u[held].astype(np.int64), i[held].astype(np.int64), r[held])
 
 
-# The reference reaches RMSE 0.29-0.30 on this data (noise floor 0.25, global mean ~0.78).
-RMSE_TARGET = 0.36
+# Calibrated on independent recipes, not on the reference alone (issue 17; ``python
+# benchmarks/calibrate.py tp2``, reference_solutions/tp2/recipes/): on this data the reference
+# reaches RMSE 0.30, matrix factorisation with SGD and no biases 0.36, with Adam and weight decay
+# 0.41, an NCF-style MLP 0.34, and two recipes the course measured 0.38 and 0.45. Full credit from
+# 0.50 (the worst reasonable recipe plus a margin); nothing above 90 % of predicting the mean
+# (0.76; user and item biases alone give 0.75). Noise floor 0.25.
+RMSE_TARGET = 0.50
 
 
 @pytest.mark.exercise("fit_recommender")

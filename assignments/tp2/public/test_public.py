@@ -264,7 +264,7 @@ def test_embedding_recommender_shape(student, inworker, device):
 @pytest.mark.timeout_s(90)
 def test_fit_recommender_beats_the_mean(student, inworker, credit, device):
     """RMSE sobre pares reservados de ratings sintéticos de rango bajo (ruido 0.25): completa
-    desde 0.36, nada por encima del 90 % de la RMSE de predecir la media."""
+    desde 0.50, nada por encima del 90 % de la RMSE de predecir la media."""
     rng = np.random.default_rng(5)
     n_users, n_items = 80, 60
     U, V = rng.normal(0, 0.6, (n_users, 3)), rng.normal(0, 0.6, (n_items, 3))
@@ -278,8 +278,10 @@ def test_fit_recommender_beats_the_mean(student, inworker, credit, device):
     pred = _np(inworker.recommend(model, torch.from_numpy(u[held]), torch.from_numpy(i[held]),
                                   device), name="ratings", context="modelo de fit_recommender",
                shape=(len(held),)).astype(np.float64)
+    if not np.isfinite(pred).all():
+        raise CheckFailure("modelo de fit_recommender: las predicciones tienen nan o inf")
     rmse = float(np.sqrt(np.mean((pred - r[held]) ** 2)))
     floor = 0.9 * float(np.sqrt(np.mean((r[train].mean() - r[held]) ** 2)))
-    credit.award(float(np.clip((floor - rmse) / (floor - 0.36), 0.0, 1.0)),
-                 f"RMSE {rmse:.3f} sobre {len(held)} pares reservados (completa desde 0.36, nada "
+    credit.award(float(np.clip((floor - rmse) / (floor - 0.50), 0.0, 1.0)),
+                 f"RMSE {rmse:.3f} sobre {len(held)} pares reservados (completa desde 0.50, nada "
                  f"por encima de {floor:.2f})")

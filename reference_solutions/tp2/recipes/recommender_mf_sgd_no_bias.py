@@ -23,7 +23,7 @@ def fit_recommender(user_idx, item_idx, ratings, n_users, n_items, *, seed=0, de
     r = torch.as_tensor(ratings, dtype=torch.float32, device=device)
     model = EmbeddingRecommender(n_users, n_items, 8).to(device)
     model.mean.data.fill_(r.mean().item())
-    optimizer = torch.optim.SGD(model.parameters(), lr=2.0, momentum=0.9)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
     for _ in range(400):
         optimizer.zero_grad()
         error = model(u, i) - r
