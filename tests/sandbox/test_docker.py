@@ -25,7 +25,7 @@ from grader.errors import (
     WorkerTimeout,
 )
 from grader.sandbox import images, seccomp
-from grader.sandbox.base import Limits, sandbox_uid
+from grader.sandbox.base import PASSIVE_WAIT, Limits, sandbox_uid
 from grader.sandbox.docker import CONTAINER_LABEL, DockerBackend, parse_gpus
 
 pytestmark = pytest.mark.docker
@@ -113,8 +113,9 @@ def test_the_container_has_every_hardening_setting(session):
     assert set(env) <= {"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "PYTHONDONTWRITEBYTECODE",
                         "PYTHONHASHSEED", "MPLBACKEND", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                         "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS", "TORCH_NUM_THREADS",
-                        "GRADER_SIDE", "GRADER_CHANNEL"}
+                        "GRADER_SIDE", "GRADER_CHANNEL", *PASSIVE_WAIT}
     assert env["GRADER_CHANNEL"] == "/sandbox"  # the folder of the channel's named pipes
+    assert env["OMP_WAIT_POLICY"] == "PASSIVE"  # idle OpenMP threads sleep (issue 17)
     assert session.module().whoami() == uid
     assert session.module().network_interfaces() == ["lo"]
 

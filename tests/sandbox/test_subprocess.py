@@ -189,6 +189,7 @@ def test_the_worker_environment_holds_no_secrets(session, monkeypatch):
     environment = session.module().environment()
     assert "GRADER_TEST_SECRET" not in environment
     assert environment["OMP_NUM_THREADS"] == "1"
+    assert environment["OMP_WAIT_POLICY"] == "PASSIVE"  # idle OpenMP threads sleep (issue 17)
     assert session.module().SECRET_ENV == ""
 
 
