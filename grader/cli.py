@@ -165,6 +165,11 @@ def grade(tp: str, submissions: Path, out: Path, jobs: int | None, backend: str,
     console.print(f"\n{summary.total} entregas: {summary.graded} calificadas ahora, "
                   f"{summary.reused} ya estaban, {len(summary.failed)} sin resultado, "
                   f"{len(summary.skipped)} entradas omitidas. Resultados en {out / tp}.")
+    if summary.oversubscribed:
+        console.print(f"[yellow]La máquina estuvo sobrecargada (carga de hasta "
+                      f"{summary.peak_load:.1f} con {summary.cores} núcleos). Las notas no "
+                      "cambian por eso (los límites de tiempo son de CPU), pero un TIMEOUT "
+                      "'de reloj' de esta corrida puede deberse a la carga.[/yellow]")
     for failure in summary.failed:
         console.print(f"[red]sin resultado[/red] {_shown(failure)}")
     sys.exit(ExitCode.FAILED if summary.failed else ExitCode.OK)

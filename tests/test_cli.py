@@ -189,3 +189,12 @@ def test_grade_refuses_fewer_than_one_job(runner, mini_course, monkeypatch, jobs
     assert result.exit_code == 2, result.output
     assert f"--jobs debe ser al menos 1 (llegó {jobs})" in result.output
     assert not (mini_course / "res").exists()
+
+
+def test_grade_says_when_the_host_was_oversubscribed(runner, mini_course, monkeypatch):
+    """Load does not change grades, but it may explain a wall-clock TIMEOUT: the batch says so."""
+    monkeypatch.chdir(mini_course)
+    monkeypatch.setattr("grader.batch.local._load", lambda: 7.5)
+    (mini_course / "students" / "infinite_loop.py").unlink()
+    result = runner.invoke(main, ["grade", "tp1", "students", "--out", "res", "--jobs", "1"])
+    assert "estuvo sobrecargada (carga de hasta 7.5 con" in " ".join(result.output.split())

@@ -80,7 +80,7 @@ def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: in
 
             # The workers warn too, but in their own processes: say it here, where people look.
             warnings.warn(warning, NoIsolationWarning, stacklevel=2)
-    summary = BatchSummary(total=len(submissions), skipped=[f"{s.entry.name}: {s.reason}"
+    summary = BatchSummary(total=len(submissions), cores=os.cpu_count() or 1, skipped=[f"{s.entry.name}: {s.reason}"
                                                             for s in skipped])
     for item in skipped:
         on_event(BatchEvent("skipped", item.entry.name, message=item.reason))
@@ -118,6 +118,7 @@ def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: in
     try:
         with contextlib.closing(events):
             for event in events:
+                summary.peak_load = max(summary.peak_load, _load())
                 if event.kind == "graded":
                     summary.graded += 1
                 else:
@@ -131,6 +132,13 @@ def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: in
         # running (their lifeline closes): clear them now rather than at the next batch.
         registry.cleanup(backend)
     return summary
+
+
+def _load() -> float:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return 0.0
 
 
 def _run_local(job: BatchJob, pending: list[Submission], *,

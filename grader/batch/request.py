@@ -69,6 +69,15 @@ class BatchSummary:
     failed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     interrupted: bool = False
+    cores: int = 1
+    peak_load: float = 0.0
+    """The host's highest one-minute load average seen while grading (``os.getloadavg``)."""
+
+    @property
+    def oversubscribed(self) -> bool:
+        """The host ran far more than it has cores: grades do not change (time limits are CPU
+        time), but wall-clock TIMEOUTs of this batch may come from it."""
+        return self.peak_load > 1.5 * self.cores
 
 
 def result_path(out: Path, tp: str, student: str) -> Path:

@@ -21,14 +21,20 @@ class Limits:
     """
 
     call_timeout_s: float = 10.0
-    """Wall-clock limit of one call into student code (a check can raise it with ``timeout_s``)."""
+    """CPU-time limit of one call into student code: seconds of CPU its worker's processes use,
+    all threads together, so a busy machine does not change it (a check can raise it with
+    ``timeout_s``)."""
     import_timeout_s: float = 60.0
-    """Wall-clock limit for importing the student's module (``import torch`` alone takes seconds)."""
-    submission_timeout_s: float = 600.0
-    """Wall-clock limit for all the checks of one submission; later checks get TIMEOUT."""
+    """CPU-time limit for importing the student's module (``import torch`` alone takes seconds)."""
+    wall_factor: float = 4.0
+    """The wall-clock safety net of a call is this many times its CPU-time limit: it stops code
+    that waits rather than computes (sleeps, deadlocks), and its TIMEOUT names load as a possible
+    cause."""
+    submission_timeout_s: float = 1200.0
+    """Wall-clock safety net for all the checks of one submission; later checks get TIMEOUT."""
     memory_mb: int = 4096
     """Address-space limit of the worker (RLIMIT_AS)."""
-    cpu_time_s: int = 1200
+    cpu_time_s: int = 1800
     """CPU-time limit of the worker (RLIMIT_CPU), summed over its threads."""
     file_size_mb: int = 64
     """Largest file the worker may write (RLIMIT_FSIZE)."""

@@ -40,6 +40,9 @@ from grader.text import MESSAGE_CAP, TRACEBACK_CAP, TYPE_NAME_CAP, clean
 _OUTPUT_CAP = 16384
 #: What a worker may say about itself (``hello``, ``seed``): entries, key and text lengths.
 _ENVIRONMENT_CAP, _ENVIRONMENT_KEY_CAP, _ENVIRONMENT_TEXT_CAP = 32, 64, 200
+_POLL_S = 0.5
+"""How often a call that has not answered yet is measured against its CPU budget."""
+_LOAD_HINT = ("si la máquina estaba sobrecargada, puede ser la causa: avisá a la cátedra")
 _CRASH_TYPES = {"SystemExit": "llamó a sys.exit", "KeyboardInterrupt": "lanzó KeyboardInterrupt"}
 
 
@@ -243,7 +246,7 @@ class Session:
                                 f"{self.limits.memory_mb} MiB de memoria; {top_level}")
         if isinstance(exc, WorkerTimeout):
             return WorkerTimeout(f"importar tu archivo ({size}) llevó más de "
-                                 f"{self.limits.import_timeout_s:g} s; {top_level}")
+                                 f"{self.limits.import_timeout_s:g} s de CPU ({exc}); {top_level}")
         return WorkerCrash(f"el proceso terminó mientras se importaba tu archivo ({size}): {exc}")
 
     def begin_check(self, seed: int) -> None:
@@ -407,19 +410,13 @@ class Session:
         if now >= self.deadline:
             raise self._fail(WorkerTimeout, "se agotó el tiempo total de la entrega "
                              f"({self.limits.submission_timeout_s:g} s)")
-        limit = self.limits.import_timeout_s if op == "load" else self.call_timeout_s
-        timeout = min(limit, self.deadline - now)
         self._next_id += 1
         request_id = self._next_id
         sent = time.perf_counter()
         payload = self._encoder.encode_frame(messages.request(op, request_id, **fields))
         try:
             self._channel.send(payload)
-            frame = self._channel.receive(deadline=now + timeout,
-                                          max_size=self._decoder_max_size())
-        except TimeoutError:
-            raise self._fail(WorkerTimeout, f"la llamada no terminó en {timeout:.3g} s "
-                             "(¿un bucle infinito?); el proceso fue terminado") from None
+            frame = self._receive(op, now)
         except EOFError:
             raise self._fail(WorkerCrash, "el proceso del estudiante terminó durante la llamada "
                              "({ending})") from None
@@ -439,6 +436,59 @@ class Session:
             # is the worker's PROTOCOL, never "error interno del calificador" (issue 15).
             raise self._fail(ProtocolError, "respuesta inválida del worker: "
                              f"{type(exc).__name__}") from None
+
+    def _receive(self, op: str, sent: float) -> bytearray:
+        """The reply to the request sent at ``sent``, within the call's budgets (issue 17).
+
+        The budget is CPU time: what the worker's processes used, as the kernel counts it, so a
+        busy machine stretches a call's wall time but not its budget. The wall clock is only a
+        safety net, ``wall_factor`` times the budget, for code that waits instead of computing
+        (sleeps, deadlocks); its message names load as a possible cause. A call that lasts
+        less than ``_POLL_S`` is never measured: it cannot have used its budget.
+        """
+        assert self._channel is not None
+        channel = self._channel
+        budget = self.limits.import_timeout_s if op == "load" else self.call_timeout_s
+        wall = budget * self.limits.wall_factor
+        wall_deadline = min(sent + wall, self.deadline)
+        cpu_start: float | None = None
+        """The worker's CPU time at its first measurement, ``_POLL_S`` into the call: the call
+        is charged from there, so it is never charged more than it used."""
+        while True:
+            now = time.monotonic()
+            if channel.wait_readable(min(_POLL_S, max(0.0, wall_deadline - now))):
+                break
+            cpu = channel.cpu_seconds()
+            if cpu is not None:
+                cpu_start = cpu if cpu_start is None else cpu_start
+                if cpu - cpu_start > budget:
+                    raise self._fail(WorkerTimeout, self._over_budget(budget))
+            if time.monotonic() >= wall_deadline:
+                used = "" if cpu is None or cpu_start is None else (
+                    f"; usó {cpu - cpu_start:.3g} s de CPU")
+                if wall_deadline >= self.deadline:
+                    raise self._fail(WorkerTimeout, "se agotó el tiempo total de la entrega "
+                                     f"({self.limits.submission_timeout_s:g} s de reloj{used}; "
+                                     f"{_LOAD_HINT})")
+                raise self._fail(WorkerTimeout, f"la llamada no terminó en {wall:.3g} s de reloj"
+                                 f"{used} (¿espera algo que nunca llega? {_LOAD_HINT}); el "
+                                 "proceso fue terminado")
+        try:
+            frame = channel.receive(deadline=max(wall_deadline, time.monotonic() + 1.0),
+                                    max_size=self._decoder_max_size())
+        except TimeoutError:
+            raise self._fail(WorkerTimeout, "la respuesta del worker quedó a medias; el proceso "
+                             "fue terminado") from None
+        if cpu_start is not None:
+            cpu = channel.cpu_seconds()
+            if cpu is not None and cpu - cpu_start > budget:
+                raise self._fail(WorkerTimeout, self._over_budget(budget))
+        return frame
+
+    @staticmethod
+    def _over_budget(budget: float) -> str:
+        return (f"la llamada no terminó en {budget:.3g} s de CPU, su límite (¿un bucle "
+                "infinito? ¿un entrenamiento demasiado largo?); el proceso fue terminado")
 
     def _account(self, op: str, reply: messages.Reply, round_trip_s: float) -> None:
         """Statistics for the benchmark: the time spent moving data rather than running code.

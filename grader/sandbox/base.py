@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import ctypes
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -162,6 +163,18 @@ class Channel:
     def receive(self, *, deadline: float, max_size: int) -> bytearray:
         return protocol.read_frame(self._read_fd, max_size=max_size, deadline=deadline)
 
+    def wait_readable(self, timeout: float) -> bool:
+        """Whether a reply (or the worker's end) arrives within ``timeout`` seconds; reads
+        nothing, so a caller can measure the worker between waits without tearing a frame."""
+        ready, _, _ = select.select([self._read_fd], [], [], max(0.0, timeout))
+        return bool(ready)
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system, every thread) the worker and the processes it started have
+        used so far, as the kernel counts it: the student cannot fake it. None where ``/proc``
+        cannot tell."""
+        return tree_cpu_seconds(self.process.pid)
+
     def close(self, *, grace_s: float = 0.05) -> str:
         """Kills the worker and everything it started; returns how it ended, in Spanish.
 
@@ -200,6 +213,50 @@ class Channel:
                 except OSError:
                     pass
             self._own_fds = False
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def tree_cpu_seconds(root: int) -> float | None:
+    """CPU seconds of process ``root`` and all its descendants, from ``/proc``.
+
+    Each process counts its own time and that of the children it has waited for (``cutime``,
+    ``cstime``), so work done by short-lived children is not lost. A few milliseconds: callers
+    measure only calls that already lasted a while.
+    """
+    parents: dict[int, int] = {}
+    times: dict[int, int] = {}
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return None
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ... utime stime cutime cstime ...": comm may hold spaces or ')'.
+        fields = stat[stat.rfind(b")") + 2:].split()
+        try:
+            parents[int(name)] = int(fields[1])
+            times[int(name)] = sum(int(value) for value in fields[11:15])
+        except (IndexError, ValueError):
+            continue
+    if root not in times:
+        return None
+    children: dict[int, list[int]] = {}
+    for pid, parent in parents.items():
+        children.setdefault(parent, []).append(pid)
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += times.get(pid, 0)
+        stack.extend(children.get(pid, ()))
+    return total / _CLOCK_TICKS
 
 
 class Backend(ABC):

@@ -43,6 +43,7 @@ from grader.sandbox.base import (
     preload_environment,
     runtime_sources,
     sandbox_uid,
+    tree_cpu_seconds,
 )
 
 IMAGE_RUNTIME = "/opt/grader-runtime"
@@ -102,6 +103,7 @@ class DockerChannel(Channel):
         super().__init__(process, workdir=workdir, module_path="", fds=fds)
         self.name = name
         self._stderr_file = stderr_file
+        self._host_pid: int | None = None
         self.stderr_tail = ""
         """What the docker CLI printed (read at close; shown only for a container that never
         answered, where it holds the daemon's reason)."""
@@ -135,6 +137,16 @@ class DockerChannel(Channel):
         if type(code) is int and code > 128:
             return describe_exit(128 - code)  # 137 -> SIGKILL, as a signal
         return describe_exit(code if type(code) is int else self.process.returncode)
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time of the container's processes: the worker is not a child of the docker CLI
+        (``self.process``), so the tree starts at the container's first process."""
+        if self._host_pid is None:
+            pid = self._container_state().get("Pid")
+            if type(pid) is not int or pid <= 0:
+                return None
+            self._host_pid = pid
+        return tree_cpu_seconds(self._host_pid)
 
     def _container_state(self) -> dict[str, Any]:
         done = run_docker("inspect", "--format", "{{json .State}}", self.name, check=False)

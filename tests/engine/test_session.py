@@ -46,6 +46,12 @@ class ScriptedChannel:
     def receive(self, *, deadline: float, max_size: int) -> bytearray:
         return self.replies.pop(0)
 
+    def wait_readable(self, timeout: float) -> bool:
+        return bool(self.replies)
+
+    def cpu_seconds(self) -> float | None:
+        return None
+
     def close(self, *, grace_s: float = 0.05) -> str:
         return "terminado"
 

@@ -759,7 +759,7 @@ def _fraction(value, floor, target):
 
 
 @pytest.mark.exercise("fit_classifier")
-@pytest.mark.timeout_s(90)
+@pytest.mark.timeout_s(2 * 60)  # the contract's "within 60 s on 2 CPU cores", in CPU seconds
 def test_fit_classifier_accuracy_on_held_out_digits(student, inworker, credit, device):
     """Exactitud sobre dígitos que el modelo no vio (load_digits, 40 % reservado)."""
     X, y = digits()  # load_digits(return_X_y=True), without scikit-learn's imports
@@ -821,7 +821,7 @@ def test_embedding_recommender_predicts_one_rating_per_pair(student, inworker, r
 
 
 @pytest.mark.exercise("fit_recommender", weight=3)
-@pytest.mark.timeout_s(90)
+@pytest.mark.timeout_s(2 * 60)  # the contract's "within 60 s on 2 CPU cores", in CPU seconds
 def test_fit_recommender_rmse_on_held_out_pairs(student, inworker, credit, device):
     """RMSE sobre pares (usuario, ítem) reservados, entre el ruido y la media global."""
     u, i, r, u_held, i_held, r_held = synthetic_ratings(2026)

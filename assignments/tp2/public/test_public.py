@@ -236,7 +236,7 @@ def _split(X, y, seed):
 
 
 @pytest.mark.exercise("fit_classifier")
-@pytest.mark.timeout_s(90)
+@pytest.mark.timeout_s(2 * 60)  # the contract's "within 60 s on 2 CPU cores", in CPU seconds
 def test_fit_classifier_on_wine(student, inworker, credit, device):
     """Exactitud sobre vinos reservados (load_wine): completa desde 0.90, nada por debajo de 0.60."""
     from sklearn.datasets import load_wine
@@ -261,7 +261,7 @@ def test_embedding_recommender_shape(student, inworker, device):
 
 
 @pytest.mark.exercise("fit_recommender", weight=3)
-@pytest.mark.timeout_s(90)
+@pytest.mark.timeout_s(2 * 60)  # the contract's "within 60 s on 2 CPU cores", in CPU seconds
 def test_fit_recommender_beats_the_mean(student, inworker, credit, device):
     """RMSE sobre pares reservados de ratings sintéticos de rango bajo (ruido 0.25): completa
     desde 0.50, nada por encima del 90 % de la RMSE de predecir la media."""

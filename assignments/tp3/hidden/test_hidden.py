@@ -666,7 +666,7 @@ def _graded(credit, value: float, target: float, floor: float, message: str) -> 
 
 
 @pytest.mark.exercise("fit_cnn")
-@pytest.mark.timeout_s(60)
+@pytest.mark.timeout_s(2 * 60)  # the contract's "within 60 s on 2 CPU cores", in CPU seconds
 def test_fit_cnn_accuracy_on_held_out_digits(student, inworker, device, credit):
     """fit_cnn entrena una SmallCNN que clasifica dígitos nuevos (crédito parcial por exactitud)."""
     X, y, X_test, y_test = _digits(seed=7, n_train=1300)
@@ -760,7 +760,7 @@ def _linear_baseline(X, Y, X_test, Y_test) -> float:
 
 
 @pytest.mark.exercise("fit_seq_regressor")
-@pytest.mark.timeout_s(90)
+@pytest.mark.timeout_s(2 * 90)  # the contract's "within 90 s on 2 CPU cores", in CPU seconds
 def test_fit_seq_regressor_beats_the_linear_baseline(student, inworker, device, credit):
     """fit_seq_regressor predice 10 pasos de series nuevas mejor que mínimos cuadrados lineales."""
     X, Y = _series(2000, seed=11)

@@ -222,7 +222,7 @@ def _fraction(value: float, target: float, floor: float) -> float:
 
 
 @pytest.mark.exercise("fit_cnn")
-@pytest.mark.timeout_s(60)
+@pytest.mark.timeout_s(2 * 60)  # the contract's "within 60 s on 2 CPU cores", in CPU seconds
 def test_fit_cnn_accuracy(student, inworker, device, credit):
     """fit_cnn: exactitud en dígitos que no vio (puntaje completo desde 95 %, nada bajo 80 %)."""
     X, y, X_test, y_test = _digits(seed=1, n_train=1200)
@@ -259,7 +259,7 @@ def _series(n: int, seed: int):
 
 
 @pytest.mark.exercise("fit_seq_regressor")
-@pytest.mark.timeout_s(90)
+@pytest.mark.timeout_s(2 * 90)  # the contract's "within 90 s on 2 CPU cores", in CPU seconds
 def test_fit_seq_regressor_mse(student, inworker, device, credit):
     """fit_seq_regressor: MSE en series nuevas contra la regresión lineal por mínimos cuadrados."""
     X, Y = _series(2000, seed=1)
