@@ -264,6 +264,68 @@ def export(source: Path, fmt: str, out: Path, tp: str | None, audience: str, pub
     console.print(f"{len(done.files)} archivo(s) {fmt} → {out}")
 
 
+@main.command()
+@click.argument("tp")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Carpeta del audit (se puede reanudar) [audit-TP].")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Elige los mutantes cuando hay --per-function.")
+@click.option("--per-function", type=int, default=None,
+              help="Como mucho N mutantes por función calificada [todos].")
+@click.option("--function", "functions", multiple=True,
+              help="Auditar solo esta función o clase (se puede repetir).")
+@click.option("--jobs", "-j", type=int, default=None, help="Trabajos en paralelo [núcleos].")
+@click.option("--backend", type=click.Choice(["subprocess", "docker"]), default="subprocess",
+              show_default=True)
+@click.option("--course", type=click.Path(path_type=Path, dir_okay=False), default=None)
+@click.option("--force", is_flag=True, help="Juzgar y calificar todo de nuevo.")
+@click.option("--update", is_flag=True,
+              help="Copiar el informe a assignments/TP/AUDIT.md.")
+def audit(tp: str, out: Path | None, seed: int, per_function: int | None,
+          functions: tuple[str, ...], jobs: int | None, backend: str, course: Path | None,
+          force: bool, update: bool) -> None:
+    """Mide cuántos mutantes de la referencia matan las comprobaciones de TP (para quien las
+    escribe): genera mutantes de un cambio, descarta los equivalentes, califica el resto en el
+    sandbox y escribe OUT/AUDIT.md con la tasa por ejercicio y cada sobreviviente."""
+    from grader.audit.run import run_audit
+    from grader.batch.request import BatchEvent
+    from grader.course import load_course
+
+    console = _console(err=True)
+    course_file = _course_file(course)
+    jobs = jobs if jobs is not None else os.cpu_count() or 1
+    if jobs < 1:
+        raise click.UsageError(f"--jobs debe ser al menos 1 (llegó {jobs})")
+    if per_function is not None and per_function < 1:
+        raise click.UsageError(f"--per-function debe ser al menos 1 (llegó {per_function})")
+    out = out or Path(f"audit-{tp}")
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=console, disable=not console.is_terminal)
+    task = progress.add_task(f"auditando {tp}", total=None)
+
+    def on_event(event: BatchEvent) -> None:
+        progress.advance(task)
+
+    with progress:
+        report = run_audit(course_file, tp, out, seed=seed, per_function=per_function, jobs=jobs,
+                           backend=backend, functions=list(functions) or None, force=force,
+                           on_event=on_event,
+                           on_start=lambda total: progress.update(task, total=total),
+                           on_stage=lambda text: progress.console.print(text))
+    killed, graded = report.rate()
+    killed_ok, graded_ok = report.rate(accepted=True)
+    unexplained = [o for o in report.graded() if not o.killed_on_own and not o.accepted]
+    console.print(f"{tp}: {killed}/{graded} mutantes muertos en su propio ejercicio "
+                  f"({100 * killed / max(graded, 1):.1f}%); sin los aceptados "
+                  f"{killed_ok}/{graded_ok} ({100 * killed_ok / max(graded_ok, 1):.1f}%); "
+                  f"{len(unexplained)} sin justificar. Informe: {out / 'AUDIT.md'}")
+    if update:
+        entry = load_course(course_file).tp(tp)
+        target = Path(entry.assignment) / "AUDIT.md"
+        target.write_text((out / "AUDIT.md").read_text(encoding="utf-8"), encoding="utf-8")
+        console.print(f"copiado a {target}")
+
+
 @main.command("collect-repos")
 @click.argument("tp")
 @click.argument("repos", type=click.Path(path_type=Path, dir_okay=False, exists=True))

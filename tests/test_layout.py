@@ -22,7 +22,7 @@ LAYERS = {
     "sandbox": 2,
     "engine": 3,
     **dict.fromkeys(["output", "intake"], 4),
-    **dict.fromkeys(["batch", "student"], 5),
+    **dict.fromkeys(["batch", "student", "audit"], 5),
     **dict.fromkeys(["cli", "grader"], 6),
 }
 """Each top-level name under ``grader/`` (``grader`` is the package's ``__init__``): a module may
@@ -51,11 +51,17 @@ def test_every_top_level_name_has_a_layer(graph):
     assert {_top(module) for module in graph} == set(LAYERS)
 
 
+ONLY_THE_CLI_IMPORTS = {"cli", "audit"}
+"""Top-level names nothing else imports: the CLI, and ``grader audit``'s package (issue 17), which
+only the CLI uses."""
+
+
 def wrong_way(graph: dict[str, set[str]]) -> list[str]:
-    """The imports that point up a layer, or into the CLI from outside it."""
+    """The imports that point up a layer, or into the CLI (or the audit) from outside it."""
     return sorted(f"{source} -> {target}" for source, targets in graph.items() for target in targets
                   if LAYERS[_top(target)] > LAYERS[_top(source)]
-                  or (_top(target) == "cli" and _top(source) != "cli"))
+                  or (_top(target) in ONLY_THE_CLI_IMPORTS and _top(source) != _top(target)
+                      and _top(source) != "cli"))
 
 
 def test_imports_point_down_the_layers_and_nothing_imports_the_cli(graph):
@@ -67,3 +73,10 @@ def test_the_layer_check_sees_imports_that_point_up_or_into_the_cli():
              "grader.student.kernel": {"grader.cli", "grader.output.terminal"}}
     assert wrong_way(graph) == ["grader.sandbox.base -> grader.engine.session",
                                 "grader.student.kernel -> grader.cli"]
+
+
+def test_only_the_cli_and_the_audit_itself_import_the_audit():
+    graph = {"grader.batch.local": {"grader.audit.oracle"},
+             "grader.audit.oracle": {"grader.audit.mutate", "grader.errors"},
+             "grader.cli": {"grader.audit.oracle"}}
+    assert wrong_way(graph) == ["grader.batch.local -> grader.audit.oracle"]

@@ -80,8 +80,8 @@ def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: in
 
             # The workers warn too, but in their own processes: say it here, where people look.
             warnings.warn(warning, NoIsolationWarning, stacklevel=2)
-    summary = BatchSummary(total=len(submissions), cores=os.cpu_count() or 1, skipped=[f"{s.entry.name}: {s.reason}"
-                                                            for s in skipped])
+    summary = BatchSummary(total=len(submissions), cores=os.cpu_count() or 1,
+                           skipped=[f"{s.entry.name}: {s.reason}" for s in skipped])
     for item in skipped:
         on_event(BatchEvent("skipped", item.entry.name, message=item.reason))
     on_start(len(submissions))

@@ -180,7 +180,8 @@ class GradingPlugin:
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line("markers", "exercise(name, weight=1): the exercise a check grades")
-        config.addinivalue_line("markers", "timeout_s(seconds): per-call limit of a check, in CPU seconds of the worker")
+        config.addinivalue_line("markers", "timeout_s(seconds): per-call limit of a check, in "
+                                "CPU seconds of the worker")
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         self.collected = list(items)

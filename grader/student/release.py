@@ -124,7 +124,9 @@ def release(course: Course, tp: str, out: Path, *, force: bool = False) -> Path:
             helpers.name if helpers is not None else None, entry.notebook_mode))
         (staging / "README.md").write_text(_README.format(
             title=assignment.title or tp, module=assignment.module, name=tp, version=__version__))
-        secrets = [*assignment.hidden_checks, *sorted(entry.reference.rglob("*.py"))]
+        hidden_files = sorted((assignment.root / "hidden").rglob("*.py"))
+        secrets = [*assignment.hidden_checks, *hidden_files,
+                   *sorted(entry.reference.rglob("*.py"))]
         public = [*assignment.starter, *assignment.public_checks, *([helpers] if helpers else [])]
         leaks = leaked_lines(staging, secrets, public)
         if leaks:
