@@ -156,13 +156,38 @@ def sample(found: list[Mutant], *, seed: int, per_function: int | None) -> list[
 
 def _graded(tree: ast.Module,
             functions: Mapping[str, str]) -> Iterator[tuple[str, ast.FunctionDef, str]]:
+    """The graded functions and methods, then the module's own helpers they call.
+
+    A helper (``_sigmoid``, ``_windows``) is part of every graded function that calls it, directly
+    or through another helper: its owner is those functions' exercises, comma-separated, and a
+    mutant of it is killed on its own exercise when any of them loses points.
+    """
+    helpers = {node.name: node for node in tree.body
+               if isinstance(node, ast.FunctionDef) and node.name not in functions}
+    owners: dict[str, set[str]] = defaultdict(set)
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name in functions:
             yield node.name, node, functions[node.name]
+            _claim(node, functions[node.name], helpers, owners)
         elif isinstance(node, ast.ClassDef) and node.name in functions:
             for item in node.body:
                 if isinstance(item, ast.FunctionDef):
                     yield f"{node.name}.{item.name}", item, functions[node.name]
+                    _claim(item, functions[node.name], helpers, owners)
+    for name, node in helpers.items():
+        if owners[name]:
+            yield name, node, ",".join(sorted(owners[name]))
+
+
+def _claim(function: ast.FunctionDef, exercise: str, helpers: Mapping[str, ast.FunctionDef],
+           owners: dict[str, set[str]]) -> None:
+    """Marks ``exercise`` as an owner of every helper ``function`` reaches."""
+    stack = [function]
+    while stack:
+        for node in ast.walk(stack.pop()):
+            if isinstance(node, ast.Name) and node.id in helpers and exercise not in owners[node.id]:
+                owners[node.id].add(exercise)
+                stack.append(helpers[node.id])
 
 
 def _replaced(function: ast.FunctionDef, path: Path, replacement: ast.AST) -> ast.FunctionDef:

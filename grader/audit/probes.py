@@ -77,8 +77,11 @@ def load_probes(path: Path) -> dict[str, list[Probe]]:
 
 def probes_for(table: dict[str, list[Probe]], function: str) -> list[tuple[str, int, Probe]]:
     """``(key, index under that key, probe)`` for a mutant of ``function``: its own probes,
-    then its class's (``MLP`` for ``MLP.loss``)."""
+    then its class's (``MLP`` for ``MLP.loss``); for a helper without probes, all of them."""
     keys = [function] + ([function.partition(".")[0]] if "." in function else [])
+    if function.startswith("_") and function not in table:
+        # A helper of the module (``_sigmoid``): whatever calls it may show the change.
+        keys = list(table)
     return [(key, index, probe) for key in keys for index, probe in enumerate(table.get(key, []))]
 
 

@@ -75,8 +75,13 @@ class Outcome:
         return bool(self.lost)
 
     @property
+    def exercises(self) -> list[str]:
+        """Its own exercises: one, or for a helper every exercise whose functions call it."""
+        return self.exercise.split(",")
+
+    @property
     def killed_on_own(self) -> bool:
-        return self.exercise in self.lost
+        return any(exercise in self.lost for exercise in self.exercises)
 
 
 @dataclass
@@ -90,7 +95,7 @@ class Audit:
 
     def graded(self, exercise: str | None = None) -> list[Outcome]:
         return [o for o in self.outcomes if not o.equivalent
-                and (exercise is None or o.exercise == exercise)]
+                and (exercise is None or exercise in o.exercises)]
 
     def rate(self, exercise: str | None = None, *, accepted: bool = False) -> tuple[int, int]:
         """(killed on their own exercise, graded); ``accepted``: accepted survivors left out."""

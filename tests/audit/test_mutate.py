@@ -211,3 +211,34 @@ def test_sample_without_a_limit_keeps_everything(found):
     assert sample(found, seed=0, per_function=0) == []
     with pytest.raises(ValueError, match="per_function"):
         sample(found, seed=0, per_function=-1)
+
+
+HELPERS = '''
+def _square(x):
+    return x * x
+
+
+def _unused(x):
+    return x - 1
+
+
+def _norm(x):
+    return _square(x) + 1
+
+
+def first(x):
+    return _norm(x)
+
+
+def second(x):
+    return _square(x) - 2
+'''
+
+
+def test_a_helper_the_graded_functions_call_is_mutated_and_owned_by_their_exercises():
+    found = mutants(HELPERS, {"first": "one", "second": "two"})
+    owners = {m.function: m.exercise for m in found}
+    assert owners["_square"] == "one,two"  # reached from first through _norm, and from second
+    assert owners["_norm"] == "one"
+    assert "_unused" not in owners
+    assert any(m.function == "_square" and "return x * x  ->  return x / x" in m.diff for m in found)
