@@ -279,11 +279,14 @@ def export(source: Path, fmt: str, out: Path, tp: str | None, audience: str, pub
               show_default=True)
 @click.option("--course", type=click.Path(path_type=Path, dir_okay=False), default=None)
 @click.option("--force", is_flag=True, help="Juzgar y calificar todo de nuevo.")
+@click.option("--all-exercises", is_flag=True,
+              help="Calificar cada mutante con todas las comprobaciones, no solo las de su "
+                   "ejercicio (más lento; muestra los que mueren solo en otro ejercicio).")
 @click.option("--update", is_flag=True,
               help="Copiar el informe a assignments/TP/AUDIT.md.")
 def audit(tp: str, out: Path | None, seed: int, per_function: int | None,
           functions: tuple[str, ...], jobs: int | None, backend: str, course: Path | None,
-          force: bool, update: bool) -> None:
+          force: bool, all_exercises: bool, update: bool) -> None:
     """Mide cuántos mutantes de la referencia matan las comprobaciones de TP (para quien las
     escribe): genera mutantes de un cambio, descarta los equivalentes, califica el resto en el
     sandbox y escribe OUT/AUDIT.md con la tasa por ejercicio y cada sobreviviente."""
@@ -309,7 +312,7 @@ def audit(tp: str, out: Path | None, seed: int, per_function: int | None,
     with progress:
         report = run_audit(course_file, tp, out, seed=seed, per_function=per_function, jobs=jobs,
                            backend=backend, functions=list(functions) or None, force=force,
-                           on_event=on_event,
+                           all_exercises=all_exercises, on_event=on_event,
                            on_start=lambda total: progress.update(task, total=total),
                            on_stage=lambda text: progress.console.print(text))
     killed, graded = report.rate()

@@ -8,7 +8,10 @@ For whoever writes checks. The steps, each resumable from ``OUT``:
    (``assignments/TP/hidden/audit_probes.py``): no check could catch them. Its verdicts are kept
    in ``OUT/oracle.json`` while the reference and the probes stay the same.
 3. The rest are graded as students' files by the batch pipeline (``grade_batch``: sandboxed,
-   ``--jobs`` at once, results reused when current), beside the reference as a control.
+   ``--jobs`` at once, results reused when current), beside the reference as a control. Each
+   mutant is graded with the checks of its own exercise only (a TP3 numpy mutant would otherwise
+   pay for two CNN trainings); ``all_exercises`` grades every check, to see the mutants killed
+   only elsewhere.
 4. The report (``OUT/AUDIT.md``, ``OUT/audit.json``): per exercise, the mutants killed on their
    own exercise; every survivor as a one-line diff, with the reason when it is accepted
    (``assignments/TP/hidden/audit_accepted.toml``: the contract does not fix what it changes).
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import tomllib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -33,6 +37,8 @@ from grader.course import load_assignment, load_course
 from grader.errors import ConfigError
 from grader.results import write_atomic
 
+ALL = "_all"
+"""The group of mutants graded with every check (and the reference, always)."""
 CONTROL = "reference"
 """The reference itself, graded beside its mutants: anything but 10 makes the audit meaningless."""
 PROBES = "hidden/audit_probes.py"
@@ -92,6 +98,7 @@ class Audit:
     generated: int
     outcomes: list[Outcome]
     exercises: list[str]
+    all_exercises: bool = False
 
     def graded(self, exercise: str | None = None) -> list[Outcome]:
         return [o for o in self.outcomes if not o.equivalent
@@ -107,6 +114,7 @@ class Audit:
 def run_audit(course_file: Path, tp: str, out: Path, *, seed: int = 0,
               per_function: int | None = None, jobs: int = 1, backend: str = "subprocess",
               functions: list[str] | None = None, force: bool = False,
+              all_exercises: bool = False,
               on_event: Callable[[BatchEvent], None] = lambda e: None,
               on_start: Callable[[int], None] = lambda n: None,
               on_stage: Callable[[str], None] = lambda s: None) -> Audit:
@@ -118,6 +126,7 @@ def run_audit(course_file: Path, tp: str, out: Path, *, seed: int = 0,
             None: all of them.
         functions: audit only these graded names (``relu_backward``, ``MLP.loss``, ``MLP``).
         force: judge and grade again even what ``OUT`` already holds.
+        all_exercises: grade each mutant with every check of the TP, not only its exercise's.
     """
     course = load_course(course_file)
     entry = course.tp(tp)
@@ -149,21 +158,27 @@ def run_audit(course_file: Path, tp: str, out: Path, *, seed: int = 0,
     kept = [m for m in chosen if not verdicts[m.id].equivalent]
 
     on_stage(f"{len(chosen) - len(kept)} equivalentes; califico {len(kept)} y la referencia...")
-    submissions = out / "mutants"
-    submissions.mkdir(parents=True, exist_ok=True)
-    wanted = {f"{m.id}.py": m.source for m in kept} | {f"{CONTROL}.py": reference}
-    for stale in submissions.glob("*.py"):
-        if stale.name not in wanted:
-            stale.unlink()
-    for name, source in wanted.items():
-        path = submissions / name
-        if not path.is_file() or path.read_text(encoding="utf-8") != source:
-            write_atomic(path, source)
-    summary = grade_batch(course_file, tp, submissions, out / "results", jobs=jobs,
-                          backend=backend, force=force, on_event=on_event, on_start=on_start)
-    if summary.failed:
-        raise ConfigError("no se pudieron calificar: " + "; ".join(summary.failed[:5]))
-    control = results.load(result_path(out / "results", tp, CONTROL))
+    # One batch per group of mutants graded with the same exercises; the control with all.
+    groups: dict[str, list[Mutant]] = {}
+    for mutant in kept:
+        groups.setdefault(ALL if all_exercises else mutant.exercise, []).append(mutant)
+    groups.setdefault(ALL, [])
+    on_start(len(kept) + 1)
+    for group, members in sorted(groups.items()):
+        wanted = {f"{m.id}.py": m.source for m in members}
+        if group == ALL:
+            wanted[f"{CONTROL}.py"] = reference
+        _write_folder(out / "mutants" / group, wanted)
+        summary = grade_batch(
+            course_file, tp, out / "mutants" / group, out / "results" / group, jobs=jobs,
+            backend=backend, force=force, on_event=on_event,
+            exercises=frozenset() if group == ALL else frozenset(group.split(",")))
+        if summary.failed:
+            raise ConfigError("no se pudieron calificar: " + "; ".join(summary.failed[:5]))
+    for stale in (out / "mutants").iterdir():
+        if stale.name not in groups:
+            shutil.rmtree(stale)
+    control = results.load(result_path(out / "results" / ALL, tp, CONTROL))
     if control.score < 10:
         lost = [c.id for c in control.checks if c.status.value != "PASS"]
         raise ConfigError(f"la referencia misma saca {control.score:.2f}/10 ({lost[:5]}): "
@@ -177,19 +192,35 @@ def run_audit(course_file: Path, tp: str, out: Path, *, seed: int = 0,
                           operator=mutant.operator, diff=mutant.diff,
                           equivalent=verdict.equivalent, oracle=verdict.reason)
         if not verdict.equivalent:
-            result = results.load(result_path(out / "results", tp, mutant.id))
+            group = ALL if all_exercises else mutant.exercise
+            result = results.load(result_path(out / "results" / group, tp, mutant.id))
             outcome.score = result.score
             outcome.lost = [e.name for e in result.exercises if e.earned < e.points - 1e-9]
             if not outcome.killed_on_own:
                 outcome.accepted = next((a.reason for a in accepted if a.matches(mutant)), "")
         outcomes.append(outcome)
     audit = Audit(tp=tp, seed=seed, per_function=per_function, generated=len(found),
-                  outcomes=outcomes, exercises=[e.name for e in assignment.exercises])
+                  outcomes=outcomes, exercises=[e.name for e in assignment.exercises],
+                  all_exercises=all_exercises)
     write_atomic(out / "audit.json", json.dumps(
         {"tp": tp, "seed": seed, "per_function": per_function, "generated": len(found),
+         "all_exercises": all_exercises,
          "outcomes": [asdict(o) for o in outcomes]}, indent=1, ensure_ascii=False))
     write_atomic(out / "AUDIT.md", markdown(audit))
     return audit
+
+
+def _write_folder(folder: Path, wanted: dict[str, str]) -> None:
+    """``folder`` holds exactly the files ``wanted`` (name -> text); unchanged ones are kept, so
+    their results are reused."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.py"):
+        if stale.name not in wanted:
+            stale.unlink()
+    for name, source in wanted.items():
+        path = folder / name
+        if not path.is_file() or path.read_text(encoding="utf-8") != source:
+            write_atomic(path, source)
 
 
 def _judged(cache: Path, reference: str, module: str, chosen: list[Mutant], probes: Path, *,
@@ -247,7 +278,12 @@ def markdown(audit: Audit) -> str:
                else f"hasta {audit.per_function} por función, semilla {audit.seed}")
     lines = [f"# Auditoría de las comprobaciones de {audit.tp.upper()}", "",
              f"Generado con `grader audit {audit.tp} --seed {audit.seed}"
-             + (f" --per-function {audit.per_function}" if audit.per_function else "") + "`.",
+             + (f" --per-function {audit.per_function}" if audit.per_function else "")
+             + (" --all-exercises" if audit.all_exercises else "") + "`. "
+             + ("Cada mutante se calificó con todas las comprobaciones del TP."
+                if audit.all_exercises else
+                "Cada mutante se calificó con las comprobaciones de su propio ejercicio (las de "
+                "todos los que llaman a una función auxiliar); `--all-exercises` las corre todas."),
              "",
              f"- Mutantes de un solo cambio generados: {len(audit.outcomes) and audit.generated}; "
              f"elegidos: {chosen} ({sampled}).",
@@ -267,8 +303,9 @@ def markdown(audit: Audit) -> str:
     elsewhere = [o for o in audit.graded() if o.killed and not o.killed_on_own]
     lines += ["", f"## Sobrevivientes ({len(survivors)})", ""]
     lines += [_line(o) for o in survivors] or ["Ninguno."]
-    lines += ["", f"## Muertos solo en otro ejercicio ({len(elsewhere)})", ""]
-    lines += [_line(o) + f" — perdió {', '.join(o.lost)}" for o in elsewhere] or ["Ninguno."]
+    if audit.all_exercises:
+        lines += ["", f"## Muertos solo en otro ejercicio ({len(elsewhere)})", ""]
+        lines += [_line(o) + f" — perdió {', '.join(o.lost)}" for o in elsewhere] or ["Ninguno."]
     return "\n".join(lines) + "\n"
 
 

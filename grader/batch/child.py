@@ -43,7 +43,7 @@ def grade_request(data: dict[str, Any], *, backends: Backends | None = None,
         course, request.tp, Path(request.file), student=request.student,
         backend=request.backend, limits=Limits(**request.limits), notes=request.notes,
         backend_options=request.backend_options, submitted_at=request.submitted_at,
-        backends=backends, references=references)
+        backends=backends, references=references, exercises=frozenset(request.exercises))
     result.environment["trusted_peak_rss_mb"] = (
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
     result.environment["trusted_pid"] = os.getpid()

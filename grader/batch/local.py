@@ -34,7 +34,7 @@ from grader.batch.request import (
 )
 from grader.batch.warm import WarmChild
 from grader.course import load_assignment, load_course
-from grader.engine.grade import fingerprint
+from grader.engine.grade import fingerprint, selected
 from grader.errors import UsageError
 from grader.sandbox import registry
 from grader.submissions import Submission, discover
@@ -44,7 +44,8 @@ def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: in
                 backend: str = "subprocess", force: bool = False, gpus: str = "none",
                 image: str | None = None, cluster: str | None = None,
                 on_event: Callable[[BatchEvent], None] = lambda e: None,
-                on_start: Callable[[int], None] = lambda n: None) -> BatchSummary:
+                on_start: Callable[[int], None] = lambda n: None,
+                exercises: frozenset[str] = frozenset()) -> BatchSummary:
     """Grades every submission in ``folder`` into ``OUT/TP/STUDENT.json``.
 
     Args:
@@ -57,6 +58,7 @@ def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: in
         force: regrade even when a current result exists.
         on_event: called from the calling thread as each submission finishes.
         on_start: called with the number of submissions once they are listed.
+        exercises: grade only these exercises (``grader audit``); empty: all of them.
     """
     if backend == "inprocess":
         raise UsageError("el backend inprocess no aísla nada: solo sirve para 'grader check' en "
@@ -85,7 +87,8 @@ def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: in
     for item in skipped:
         on_event(BatchEvent("skipped", item.entry.name, message=item.reason))
     on_start(len(submissions))
-    fp = fingerprint(course, entry)
+    selected(assignment, exercises)  # an unknown exercise fails here, not in every child
+    fp = fingerprint(course, entry, exercises)
     # A batch killed with SIGKILL may leave a temporary of a file it was writing; never a
     # half-written result (files are written to a temporary, then renamed).
     for stale in (out / tp).glob(".*.tmp"):
@@ -107,7 +110,7 @@ def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: in
     threads = max(1, (os.cpu_count() or 1) // jobs)
     job = BatchJob(course_file=course_file, course=course, tp=tp, out=out, backend=backend,
                    limits=course.limits_for(assignment, threads=threads), fingerprint=fp,
-                   gpus=gpus, image=image)
+                   gpus=gpus, image=image, exercises=exercises)
     # The one step that differs: where each pending submission's trusted child runs.
     if cluster is None:
         events = _run_local(job, pending, jobs=jobs)

@@ -38,6 +38,8 @@ class BatchJob:
     """The grading fingerprint on this machine: a result from elsewhere must carry it."""
     gpus: str = "none"
     image: str | None = None
+    exercises: frozenset[str] = frozenset()
+    """Grade only these exercises (``grader audit``); empty: all."""
 
     def result_path(self, student: str) -> Path:
         return result_path(self.out, self.tp, student)
@@ -107,6 +109,8 @@ class GradeRequest:
     """``Limits`` as a mapping."""
     notes: tuple[str, ...] = ()
     submitted_at: str = ""
+    exercises: tuple[str, ...] = ()
+    """Grade only these exercises; empty: all."""
 
     @classmethod
     def for_submission(cls, job: BatchJob, submission: Submission, *, slot: int = 0,
@@ -120,10 +124,11 @@ class GradeRequest:
             course=str(job.course_file), tp=job.tp, file=str(submission.path),
             student=submission.student, out=str(out or job.staging_path(submission.student)),
             backend=job.backend, backend_options=options, limits=job.limits.__dict__,
-            notes=tuple(submission.notes), submitted_at=submission.submitted_at)
+            notes=tuple(submission.notes), submitted_at=submission.submitted_at,
+            exercises=tuple(sorted(job.exercises)))
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "notes": list(self.notes)}
+        return {**asdict(self), "notes": list(self.notes), "exercises": list(self.exercises)}
 
     @classmethod
     def from_dict(cls, data: Any) -> GradeRequest:
@@ -132,8 +137,12 @@ class GradeRequest:
                                               if f.default is MISSING} <= set(data):
             raise ConfigError(f"pedido de calificación mal formado: se esperaban las claves "
                               f"{sorted(names)}; llegó {data!r:.300}")
+        exercises = data.get("exercises", [])
+        if not isinstance(exercises, list) or not all(isinstance(e, str) for e in exercises):
+            raise ConfigError(f"pedido de calificación mal formado: 'exercises' debe ser una "
+                              f"lista de nombres; llegó {exercises!r:.200}")
         return cls(**{**{k: v for k, v in data.items() if k in names},
-                      "notes": tuple(data.get("notes", ()))})
+                      "notes": tuple(data.get("notes", ())), "exercises": tuple(exercises)})
 
 
 def is_current(path: Path, sha256: str, fp: str) -> bool:

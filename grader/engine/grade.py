@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from grader import __version__, results, scoring
-from grader.course import Course, TPEntry, load_assignment
+from grader.course import Assignment, Course, Exercise, TPEntry, load_assignment
 from grader.course.limits import Limits
 from grader.engine.plugin import run_on_module
 from grader.engine.reference import References
@@ -24,13 +24,16 @@ from grader.sandbox.registry import Backends
 from grader.submissions import check_size, prepared_source
 
 
-def fingerprint(course: Course, entry: TPEntry) -> str:
+def fingerprint(course: Course, entry: TPEntry, exercises: frozenset[str] = frozenset()) -> str:
     """Hash of everything besides the submission that decides a TP's raw score.
 
     Only the part of ``course.toml`` that can change a raw score counts (``score_settings``):
     deadlines, the late policy, extensions, the form and the roster are applied by the gradebook,
-    so changing them never regrades (issue 6)."""
+    so changing them never regrades (issue 6). A grade of only some ``exercises`` is another
+    grading setup: its result is never reused for a whole one."""
     digest = hashlib.sha256(__version__.encode())
+    if exercises:
+        digest.update(("exercises:" + ",".join(sorted(exercises))).encode())
     digest.update(course.secret_digest().encode())
     digest.update(course.score_settings(entry.name))
     for folder in tp_folders(entry):
@@ -38,6 +41,16 @@ def fingerprint(course: Course, entry: TPEntry) -> str:
             digest.update(str(path.relative_to(folder)).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def selected(assignment: Assignment, exercises: frozenset[str]) -> list[Exercise]:
+    """The exercises of ``assignment`` named in ``exercises`` (all of them when empty); an unknown
+    name is a clear error."""
+    unknown = sorted(exercises - {e.name for e in assignment.exercises})
+    if unknown:
+        raise ConfigError(f"{assignment.name} no tiene los ejercicios {unknown}; tiene "
+                          f"{[e.name for e in assignment.exercises]}")
+    return [e for e in assignment.exercises if not exercises or e.name in exercises]
 
 
 def tp_folders(entry: TPEntry) -> list[Path]:
@@ -66,10 +79,12 @@ def grade_submission(course: Course, tp: str, path: Path, *, student: str,
                      backend: str = "subprocess", limits: Limits | None = None,
                      notes: tuple[str, ...] = (), backend_options: dict[str, Any] | None = None,
                      submitted_at: str = "", backends: Backends | None = None,
-                     references: References | None = None) -> SubmissionResult:
+                     references: References | None = None,
+                     exercises: frozenset[str] = frozenset()) -> SubmissionResult:
     """Grades one file with the TP's public and hidden checks. Runs student code only in the
     sandbox (never in this process, unless ``backend="inprocess"``). ``submitted_at`` (when it
     was handed in, from ``grader intake``) is stored in the result for the late policy.
+    ``exercises``: grade only these (``grader audit``); the score is over them alone.
 
     ``backends`` and ``references``: what a process that grades many submissions keeps between
     them (``grader.batch.child``); by default everything is made fresh for this one."""
@@ -79,6 +94,9 @@ def grade_submission(course: Course, tp: str, path: Path, *, student: str,
         raise ConfigError(f"el TP {tp} no tiene 'reference' en course.toml")
     reference = (references or References()).load(entry.reference, assignment.module)
     limits = limits or course.limits_for(assignment)
+    graded = selected(assignment, exercises)
+    if exercises:
+        notes = (*notes, "solo se calificaron los ejercicios " + ", ".join(sorted(exercises)))
     started = time.monotonic()
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     checks: list[results.CheckResult] = []
@@ -100,17 +118,18 @@ def grade_submission(course: Course, tp: str, path: Path, *, student: str,
                 backend=None if backend == "inprocess" else (backends or Backends()).make(
                     backend, **(backend_options or {}),
                     preload=("torch",) if assignment.uses_torch else ()), limits=limits,
-                seed_key=course.name, hidden_seed_key=course.hidden_seed_key(student))
+                seed_key=course.name, hidden_seed_key=course.hidden_seed_key(student),
+                exercises=exercises)
             checks, load_error, environment = run.checks, run.load_error, run.environment
             review = run.review
-    exercises = scoring.score_checks(checks, assignment.exercises)
-    earned, possible, score = scoring.tp_score(exercises, scale_max=course.scale_max,
+    scores = scoring.score_checks(checks, graded)
+    earned, possible, score = scoring.tp_score(scores, scale_max=course.scale_max,
                                                decimals=course.decimals)
     return SubmissionResult(
         student=student, tp=tp, submission_file=path.name,
         submission_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-        grader_version=__version__, fingerprint=fingerprint(course, entry), checks=checks,
-        exercises=exercises, earned=earned, possible=possible, score=score,
+        grader_version=__version__, fingerprint=fingerprint(course, entry, exercises),
+        checks=checks, exercises=scores, earned=earned, possible=possible, score=score,
         load_error=load_error, notes=list(notes), environment=environment, review=review,
         started_at=started_at, duration_s=round(time.monotonic() - started, 3),
         submitted_at=submitted_at)

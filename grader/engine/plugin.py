@@ -157,8 +157,11 @@ class GradingPlugin:
     def __init__(self, *, assignment: Assignment, provider: StudentProvider, reference: Any,
                  public_files: set[Path], forbidden: dict[str, list[str]],
                  seed_key: str = "", hidden_seed_key: str | None = None,
-                 timed: Callable[[float], Any] | None = None) -> None:
+                 timed: Callable[[float], Any] | None = None,
+                 exercises: frozenset[str] = frozenset()) -> None:
         self.assignment = assignment
+        self.exercises = exercises
+        """Run only the checks of these exercises (empty: all)."""
         self.provider = provider
         self.reference_module = reference
         self.public_files = {p.resolve() for p in public_files}
@@ -183,8 +186,8 @@ class GradingPlugin:
         config.addinivalue_line("markers", "timeout_s(seconds): per-call limit of a check, in "
                                 "CPU seconds of the worker")
 
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        self.collected = list(items)
+    def pytest_collection_modifyitems(self, config: pytest.Config,
+                                      items: list[pytest.Item]) -> None:
         names = {e.name for e in self.assignment.exercises}
         for item in items:
             marker = item.get_closest_marker("exercise")
@@ -192,6 +195,12 @@ class GradingPlugin:
                 self.problems.append(f"{item.nodeid}: falta @pytest.mark.exercise(...)")
             elif marker.args[0] not in names:
                 self.problems.append(f"{item.nodeid}: ejercicio desconocido {marker.args[0]!r}")
+        if self.exercises:
+            kept = [i for i in items if (m := i.get_closest_marker("exercise")) is not None
+                    and m.args and m.args[0] in self.exercises]
+            config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+            items[:] = kept
+        self.collected = list(items)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -354,13 +363,15 @@ def _raised_inside_grader(tb: Any) -> bool:
 
 def run_on_module(assignment: Assignment, module_file: Path, reference: Any, files: list[Path], *,
                   backend: Backend | None, limits: Limits, seed_key: str = "",
-                  hidden_seed_key: str | None = None) -> CheckRun:
+                  hidden_seed_key: str | None = None,
+                  exercises: frozenset[str] = frozenset()) -> CheckRun:
     """Runs check ``files`` against the module ``module_file``.
 
     Args:
         backend: where student code runs; ``None`` means in this process (``inprocess``).
         seed_key: mixed into every check's ``rng`` seed.
         hidden_seed_key: replaces ``seed_key`` for hidden checks (per-student inputs).
+        exercises: run only the checks of these exercises (empty: all of them).
     """
     numpy_only = static.analyse(
         module_file.read_text(encoding="utf-8"),
@@ -383,7 +394,8 @@ def run_on_module(assignment: Assignment, module_file: Path, reference: Any, fil
         assignment=assignment, provider=provider, reference=reference,
         public_files=set(assignment.public_checks), forbidden=forbidden, seed_key=seed_key,
         hidden_seed_key=hidden_seed_key,
-        timed=provider.timed if isinstance(provider, InprocessStudent) else None)
+        timed=provider.timed if isinstance(provider, InprocessStudent) else None,
+        exercises=exercises)
     try:
         checks = run_checks(files, plugin, rootdir=assignment.root)
     finally:

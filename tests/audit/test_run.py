@@ -70,7 +70,21 @@ def test_the_audit_kills_mutants_on_their_own_exercise_and_lists_survivors(cours
         assert f"`{survivor.id}`" in report
     saved = json.loads((out / "audit.json").read_text())
     assert len(saved["outcomes"]) == len(audit.outcomes)
-    assert (out / "results" / "tp1" / "reference.json").is_file()
+    assert (out / "results" / "_all" / "tp1" / "reference.json").is_file()
+    # Each mutant ran only its own exercise's checks.
+    loop_result = json.loads((out / "results" / "loop" / "tp1" / f"{loop[0].id}.json").read_text())
+    assert {c["exercise"] for c in loop_result["checks"]} == {"loop"}
+
+
+def test_with_all_exercises_every_check_runs_and_the_report_lists_kills_elsewhere(course):
+    out = course / "audit"
+    audit = run_audit(course / "course.toml", "tp1", out, jobs=2, all_exercises=True,
+                      functions=["loop"])
+    assert audit.graded() and all(o.lost == ["loop"] for o in audit.graded())
+    for outcome in audit.graded():
+        saved = json.loads((out / "results" / "_all" / "tp1" / f"{outcome.id}.json").read_text())
+        assert {c["exercise"] for c in saved["checks"]} == {"lin", "loop"}
+    assert "## Muertos solo en otro ejercicio (0)" in (out / "AUDIT.md").read_text()
 
 
 def test_a_second_run_reuses_verdicts_and_grades(course, monkeypatch):

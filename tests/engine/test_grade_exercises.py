@@ -1,0 +1,41 @@
+"""Grading only some exercises (what ``grader audit`` does with each mutant): only their checks
+run, the score is over them, and the result is never mistaken for a whole grade."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.batch.request import GradeRequest
+from grader.course import load_course
+from grader.engine.grade import fingerprint, grade_submission
+from grader.errors import ConfigError
+
+
+def test_only_the_selected_exercises_run_and_count(mini_course):
+    course = load_course(mini_course / "course.toml")
+    student = mini_course / "students" / "fails_linear_transposed.py"
+    whole = grade_submission(course, "tp1", student, student="x")
+    only_loop = grade_submission(course, "tp1", student, student="x",
+                                 exercises=frozenset({"loop"}))
+    assert whole.score < 10
+    assert {c.exercise for c in only_loop.checks} == {"loop"}
+    assert [e.name for e in only_loop.exercises] == ["loop"] and only_loop.score == 10
+    assert "solo se calificaron los ejercicios loop" in only_loop.notes
+    assert only_loop.fingerprint != whole.fingerprint
+    assert only_loop.fingerprint == fingerprint(course, course.tp("tp1"), frozenset({"loop"}))
+
+
+def test_an_unknown_exercise_is_a_clear_error(mini_course):
+    course = load_course(mini_course / "course.toml")
+    with pytest.raises(ConfigError, match=r"no tiene los ejercicios \['nope'\]; tiene \['lin', 'loop'\]"):
+        grade_submission(course, "tp1", mini_course / "students" / "passes_all.py", student="x",
+                         exercises=frozenset({"nope"}))
+
+
+def test_a_grade_request_carries_its_exercises():
+    request = GradeRequest(course="c.toml", tp="tp1", file="a.py", student="a", out="a.json",
+                           backend="subprocess", backend_options={}, limits={},
+                           exercises=("lin", "loop"))
+    assert GradeRequest.from_dict(request.to_dict()) == request
+    with pytest.raises(ConfigError, match="'exercises' debe ser una lista"):
+        GradeRequest.from_dict({**request.to_dict(), "exercises": "lin"})
