@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from grader import results
-from grader.audit.mutate import Mutant, mutants, sample
+from grader.audit.mutate import OPERATORS, Mutant, mutants, sample
 from grader.audit.oracle import Verdict, judge
 from grader.batch.local import grade_batch
 from grader.batch.request import BatchEvent, result_path
@@ -50,12 +50,15 @@ class Accepted:
     """A survivor judged acceptable: the contract does not fix what it changes."""
 
     function: str
-    change: str
-    """Text found in the mutant's one-line diff (``"x > 0  ->  x >= 0"``)."""
     reason: str
+    change: str = ""
+    """Text found in the mutant's one-line diff (``"x > 0  ->  x >= 0"``); empty: any."""
+    operator: str = ""
+    """The mutant's operator (``const``: a training recipe's constants); empty: any."""
 
     def matches(self, mutant: Mutant) -> bool:
-        return mutant.function == self.function and self.change in mutant.diff
+        return (mutant.function == self.function and self.change in mutant.diff
+                and self.operator in ("", mutant.operator))
 
 
 @dataclass
@@ -258,10 +261,15 @@ def _accepted(path: Path) -> list[Accepted]:
         raise ConfigError(f"{path}: TOML inválido: {exc}") from None
     found = []
     for i, item in enumerate(data.get("accepted", [])):
-        if not isinstance(item, dict) or set(item) != {"function", "change", "reason"} or not all(
+        if not isinstance(item, dict) or not {"function", "reason"} <= set(item) <= {
+                "function", "reason", "change", "operator"} or not (
+                {"change", "operator"} & set(item)) or not all(
                 isinstance(v, str) and v for v in item.values()):
-            raise ConfigError(f"{path}: [[accepted]] número {i + 1} debe tener exactamente "
-                              f"function, change y reason, textos no vacíos (llegó {item!r})")
+            raise ConfigError(f"{path}: [[accepted]] número {i + 1} debe tener function, reason y "
+                              f"change u operator (o los dos), textos no vacíos (llegó {item!r})")
+        if item.get("operator", "") not in ("", *OPERATORS):
+            raise ConfigError(f"{path}: [[accepted]] número {i + 1}: operador desconocido "
+                              f"{item['operator']!r}; los hay: {list(OPERATORS)}")
         found.append(Accepted(**item))
     return found
 

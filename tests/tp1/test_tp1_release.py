@@ -99,6 +99,10 @@ def test_the_worker_helpers_compute_no_network(bundle):
     assert not uses & {"@", "exp", "log", "log1p", "logaddexp", "tanh", "maximum", "where"}
 
 
+ARGUMENTS = {"use_constant_loss": (2.5,)}
+"""The arguments of a ``use_*`` helper besides the model."""
+
+
 def test_the_worker_helpers_losses_are_not_the_mlp_loss(bundle):
     """Each ``use_*`` helper, installed on a stand-in model, gives scores and gradients that are
     not the reference MLP's on the same parameters and batch."""
@@ -115,7 +119,7 @@ def test_the_worker_helpers_losses_are_not_the_mlp_loss(bundle):
     _, mlp_grads = mlp.loss(X, y)
     for install in installers:
         model = SimpleNamespace(params={k: v.copy() for k, v in mlp.params.items()})
-        install(model)
+        install(model, *ARGUMENTS.get(install.__name__, ()))
         scores = np.asarray(model.loss(X.copy()))
         _, grads = model.loss(X.copy(), y.copy())
         assert not np.allclose(scores, mlp_scores), install.__name__

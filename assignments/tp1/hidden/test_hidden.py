@@ -624,10 +624,15 @@ def _mlp_data(rng, dims, n: int = 5):
 @pytest.mark.exercise("mlp")
 def test_mlp_params_have_contract_names_shapes_and_zero_biases(student):
     """MLP([D, H1, H2, C]) crea W1, b1, ..., W3, b3 con las formas del contrato y b en cero."""
-    params = _read_params(student.MLP(MLP_DIMS, seed=0), MLP_DIMS, context="MLP")
+    model = student.MLP(MLP_DIMS, seed=0)
+    params = _read_params(model, MLP_DIMS, context="MLP")
     for key, value in params.items():
         if key.startswith("b") and np.any(value != 0):
             raise CheckFailure(f'MLP: params["{key}"] debe inicializarse en ceros')
+    extra = sorted(set(map(str, model.params)) - set(_param_names(MLP_DIMS)))
+    if extra:
+        raise CheckFailure(f"MLP({MLP_DIMS}): params tiene claves de más {extra}; el contrato "
+                           f"pide exactamente {_param_names(MLP_DIMS)}")
 
 
 @pytest.mark.exercise("mlp")
@@ -923,6 +928,36 @@ def test_train_shuffles_with_its_seed(student, inworker, rng):
     assert any(not np.allclose(first[k], other[k]) for k in first), (
         "train: seed=0 y seed=1 dan exactamente el mismo resultado con minibatches de 4; train "
         "debe barajar los datos en cada época usando su seed")
+
+
+@pytest.mark.exercise("train")
+def test_train_visits_minibatches_once_per_epoch_and_reports_their_mean_loss(student, inworker,
+                                                                             rng):
+    """Minibatches de a lo sumo batch_size ejemplos, cada ejemplo una vez por época, y una pérdida
+    media por época: con una pérdida que vale siempre 2.5, cada época reporta 2.5."""
+    dims, n, batch_size, epochs, value = [3, 4, 2], 10, 4, 3, 2.5
+    X = rng.normal(size=(n, dims[0]))
+    X[:, 0] = np.arange(n)  # the first column names the row
+    y = rng.integers(0, dims[-1], size=n).astype(np.int64)
+    model = student.MLP(dims, seed=0)
+    inworker.use_constant_loss(model, value)
+    context = f"train(..., batch_size={batch_size}, epochs={epochs})"
+    history = expect_dict(student.train(model, *_fresh(X, y), optimizer="sgd", learning_rate=0.1,
+                                        batch_size=batch_size, epochs=epochs, seed=0),
+                          ["loss"], name="history", context=context)
+    losses = assert_array(np.asarray(history["loss"], dtype=np.float64), shape=(epochs,),
+                          name='history["loss"]', context=context)
+    assert np.allclose(losses, value, rtol=1e-9, atol=0), (
+        f'{context}: cada minibatch tuvo pérdida {value}, así que la pérdida media de cada época '
+        f'es {value}; history["loss"] = {np.round(losses, 6).tolist()}')
+    batches = [np.asarray(b).astype(int).tolist() for b in inworker.rows_seen(model)]
+    big = [len(b) for b in batches if not 1 <= len(b) <= batch_size]
+    assert not big, (f"{context}: hubo minibatches de {sorted(set(big))} ejemplos; deben tener "
+                     f"entre 1 y batch_size={batch_size}")
+    seen = np.bincount([row for b in batches for row in b], minlength=n)
+    assert seen.max() <= epochs and seen.sum() >= epochs * (n - batch_size + 1), (
+        f"{context}: en {epochs} épocas cada ejemplo debe verse una vez por época; las veces que "
+        f"se vio cada uno: {seen.tolist()}")
 
 
 # --- XOR -----------------------------------------------------------------------------------------
