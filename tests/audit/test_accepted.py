@@ -40,5 +40,5 @@ def test_a_malformed_entry_is_a_clear_error(tmp_path, entry, message):
 def test_invalid_toml_names_the_file(tmp_path):
     path = tmp_path / "audit_accepted.toml"
     path.write_text("[[accepted]\n")
-    with pytest.raises(ConfigError, match="audit_accepted.toml: TOML inválido"):
+    with pytest.raises(ConfigError, match=r"audit_accepted\.toml: TOML inválido"):
         _accepted(path)
