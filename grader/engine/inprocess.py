@@ -26,7 +26,7 @@ from grader.text import MESSAGE_CAP, TRACEBACK_CAP, TYPE_NAME_CAP, clean
 
 
 class InprocessStudent:
-    """Imports the student's file in this process and times each check with SIGALRM.
+    """Imports the student's file in this process and times each check with interval timers.
 
     Args:
         module_file: the student's ``.py`` file (notebooks already converted); ``None`` when
@@ -35,19 +35,23 @@ class InprocessStudent:
         limits: only ``call_timeout_s`` applies (as a per-check budget).
         module: an already-built module to check instead of importing a file: what a running
             notebook kernel has defined (``grader.check`` in a notebook).
+        cpu_time: budgets are this process's CPU time (its threads capped, as in
+            ``run_on_module``); False: wall clock, for a student's own notebook kernel, whose
+            threads are the student's to choose.
     """
 
     isolated = False
 
     def __init__(self, module_file: Path | None, module_name: str, limits: Limits, *,
                  uses_torch: bool = False, helpers_source: str | None = None,
-                 module: ModuleType | None = None) -> None:
+                 module: ModuleType | None = None, cpu_time: bool = True) -> None:
         if (module_file is None) == (module is None):
             raise ValueError("InprocessStudent needs exactly one of module_file and module")
         self.module_file = module_file
         self.module_name = module_name
         self.limits = limits
         self.call_timeout_s = limits.call_timeout_s
+        self.cpu_time = cpu_time
         self.restarts = 0
         self.load_failure: WorkerError | None = None
         """Never set: in this process a failing import is the student's error (no worker)."""
@@ -100,11 +104,40 @@ class InprocessStudent:
 
     @contextlib.contextmanager
     def timed(self, seconds: float) -> Any:
-        """Raises ``WorkerTimeout`` in the main thread when the block runs past ``seconds``."""
+        """Raises ``WorkerTimeout`` in the main thread when the block uses ``seconds`` of this
+        process's CPU time (all threads: a busy machine does not change it, as in the sandbox),
+        or, as a safety net for code that waits, ``wall_factor`` times that of wall clock."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
+        if not self.cpu_time:
+            with self._wall_clock(seconds):
+                yield
+            return
+        wall = seconds * self.limits.wall_factor
 
+        def over_cpu(signum: int, frame: Any) -> None:
+            raise WorkerTimeout(f"la comprobación no terminó en {seconds:g} s de CPU "
+                                "(¿un bucle infinito?)")
+
+        def over_wall(signum: int, frame: Any) -> None:
+            raise WorkerTimeout(f"la comprobación no terminó en {wall:g} s de reloj (¿espera algo "
+                                "que nunca llega? si la máquina estaba sobrecargada, puede ser "
+                                "la causa)")
+
+        previous = (signal.signal(signal.SIGPROF, over_cpu), signal.signal(signal.SIGALRM, over_wall))
+        signal.setitimer(signal.ITIMER_PROF, seconds)
+        signal.setitimer(signal.ITIMER_REAL, wall)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_PROF, 0)
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGPROF, previous[0])
+            signal.signal(signal.SIGALRM, previous[1])
+
+    @contextlib.contextmanager
+    def _wall_clock(self, seconds: float) -> Any:
         def expire(signum: int, frame: Any) -> None:
             raise WorkerTimeout(f"la comprobación no terminó en {seconds:g} s (¿un bucle infinito?)")
 

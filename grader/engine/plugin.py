@@ -381,12 +381,15 @@ def run_on_module(assignment: Assignment, module_file: Path, reference: Any, fil
     provider: InprocessStudent | Session
     helpers = (assignment.worker_helpers.read_text(encoding="utf-8")
                if assignment.worker_helpers is not None else None)
+    # Torch, BLAS and OpenMP threads: as many as the worker's cores, waiting passively. Time
+    # limits are CPU time, so spinning threads would spend a check's budget on nothing; this
+    # process runs the reference (and, inprocess, the student's code) beside any worker.
+    cap_threads(limits.threads)
     if backend is None:
         provider = InprocessStudent(module_file, assignment.module, limits,
                                     uses_torch=assignment.uses_torch, helpers_source=helpers)
         environment: dict[str, Any] = {"backend": "inprocess", "isolated": False}
     else:
-        cap_threads(limits.threads)  # this process runs the oracles beside the worker
         provider = Session(backend, module_file, assignment.module, limits,
                            uses_torch=assignment.uses_torch, helpers_source=helpers)
         environment = backend.describe()

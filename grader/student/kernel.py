@@ -183,7 +183,8 @@ def check(tp: str, *, checks: str | Path | None = None, namespace: Mapping[str, 
                if assignment.worker_helpers is not None else None)
     # harness.run_on_module wants a file to import; here the module exists already, so the same
     # three parts (provider, plugin, run_checks) are put together around it.
-    provider = InprocessStudent(None, assignment.module, limits, uses_torch=assignment.uses_torch,
+    provider = InprocessStudent(None, assignment.module, limits, cpu_time=False,
+                                uses_torch=assignment.uses_torch,
                                 helpers_source=helpers,
                                 module=namespace_module(values, assignment.module))
     forbidden = static.forbidden_uses(

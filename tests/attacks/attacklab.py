@@ -486,9 +486,10 @@ def release(lab: Lab) -> Path:
 
 
 def check_in_process(server: CheckServer, lab: Lab, checks: Path, name: str, *,
-                     timeout: float = 9.0) -> InprocessOutcome:
+                     timeout: float = 30.0) -> InprocessOutcome:
     """Runs attack ``name`` through ``grader check --backend inprocess`` in a limited child, with
-    its own folders, and says whether it got anything: a pass it did not earn, a hang, files or
+    its own folders, and says whether it got anything (``timeout``: past the check's 6 s of CPU
+    and its wall-clock safety net, 4 times that, a check hangs): a pass it did not earn, a hang, files or
     processes left on the host, a connection, or something secret in its output."""
     home = lab.root / "inprocess" / name
     results, scratch = home / "results", home / "tmp"
