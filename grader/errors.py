@@ -21,12 +21,24 @@ from grader.runtime.errors import (
     WorkerTimeout,
 )
 
+
+class MissingPackages(UsageError):
+    """The machine running the checks lacks packages the TP needs: the student's environment,
+    never the course's checks (issue 18)."""
+
+    def __init__(self, tp: str, missing: list[str], install: str) -> None:
+        self.missing = missing
+        super().__init__(f"para comprobar {tp} faltan estos paquetes de Python: "
+                         f"{', '.join(missing)}. Instalalos con:\n\n    {install}\n")
+
+
 __all__ = [
     "ArchiveError",
     "ClusterUnavailable",
     "ConfigError",
     "FormError",
     "GraderError",
+    "MissingPackages",
     "ProtocolError",
     "RosterError",
     "SandboxUnavailable",

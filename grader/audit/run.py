@@ -54,11 +54,14 @@ class Accepted:
     change: str = ""
     """Text found in the mutant's one-line diff (``"x > 0  ->  x >= 0"``); empty: any."""
     operator: str = ""
-    """The mutant's operator (``const``: a training recipe's constants); empty: any."""
+    """The mutant's operator (``const``: a training recipe's constants); empty or ``*``: any.
+    ``*`` alone says every surviving mutant of the function is acceptable: what the contract
+    judges there is a measured result (a ``fit_*`` reaching its accuracy), so one that still
+    reaches it is a correct solution."""
 
     def matches(self, mutant: Mutant) -> bool:
         return (mutant.function == self.function and self.change in mutant.diff
-                and self.operator in ("", mutant.operator))
+                and self.operator in ("", "*", mutant.operator))
 
 
 @dataclass
@@ -267,7 +270,7 @@ def _accepted(path: Path) -> list[Accepted]:
                 isinstance(v, str) and v for v in item.values()):
             raise ConfigError(f"{path}: [[accepted]] número {i + 1} debe tener function, reason y "
                               f"change u operator (o los dos), textos no vacíos (llegó {item!r})")
-        if item.get("operator", "") not in ("", *OPERATORS):
+        if item.get("operator", "") not in ("", "*", *OPERATORS):
             raise ConfigError(f"{path}: [[accepted]] número {i + 1}: operador desconocido "
                               f"{item['operator']!r}; los hay: {list(OPERATORS)}")
         found.append(Accepted(**item))

@@ -6,6 +6,7 @@ Every error names the file and the key, and says what was expected and what arri
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 import zoneinfo
 from fractions import Fraction
@@ -29,6 +30,11 @@ from grader.course.model import (
 from grader.errors import ConfigError
 from grader.notebooks import DEFAULT_NOTEBOOK_MODE
 from grader.notebooks import MODES as NOTEBOOK_MODES
+
+REQUIREMENT = re.compile(r"^(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)"
+                         r"\s*(?:\[[\w,\s-]+\])?\s*(?:[<>=!~]=?\s*[\w.*+!-]+\s*,?\s*)*$")
+"""A requirement line as ``assignment.toml`` may give it: a distribution name, optional extras
+and version specifiers (``torch>=2.1``, ``scikit-learn>=1.4,<2``); no URLs or options."""
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
@@ -346,6 +352,11 @@ def load_assignment(root: Path) -> Assignment:
     uses_torch = head.get("torch", False)
     if not isinstance(uses_torch, bool):
         raise ConfigError(f"{where} [assignment].torch debe ser true o false (llegó {uses_torch!r})")
+    requirements = head.get("requirements", [])
+    if not isinstance(requirements, list) or not all(
+            isinstance(r, str) and REQUIREMENT.match(r) for r in requirements):
+        raise ConfigError(f"{where} [assignment].requirements debe ser una lista de paquetes como "
+                          f"los acepta pip ('torch>=2.1', 'scikit-learn') (llegó {requirements!r})")
     helpers = head.get("worker_helpers")
     if helpers is not None:
         if not isinstance(helpers, str) or not (root / helpers).is_file():
@@ -359,4 +370,4 @@ def load_assignment(root: Path) -> Assignment:
         exercises=tuple(exercises), public_checks=paths("public_checks"),
         hidden_checks=paths("hidden_checks"), starter=paths("starter"),
         forbidden_modules=tuple(head.get("forbidden_modules", [])), limits=limits,
-        uses_torch=uses_torch, worker_helpers=helpers)
+        uses_torch=uses_torch, worker_helpers=helpers, requirements=tuple(requirements))

@@ -91,6 +91,10 @@ class Assignment:
     uses_torch: bool = False
     """``torch = true``: the worker imports torch after the student's module, turns TF32 off and
     seeds torch before every check, and reports the torch/CUDA versions and device."""
+    requirements: tuple[str, ...] = ()
+    """What a student must ``pip install`` for this TP besides the grader (``torch>=2.1``):
+    ``grader release`` writes them to the bundle's ``requirements.txt`` and ``grader check``
+    looks for each before running anything."""
     worker_helpers: Path | None = None
     """Trusted helper module run inside the student's worker (the ``inworker`` fixture). It runs
     next to student code and ships in the public bundle: it must hold nothing secret."""

@@ -62,7 +62,13 @@ def tp_files(folder: Path) -> list[Path]:
     """The files of a TP folder that decide its grades: what the fingerprint covers and what a
     cluster task carries (one definition, so both always agree)."""
     return [path for path in sorted(folder.rglob("*"))
-            if path.is_file() and "__pycache__" not in path.parts]
+            if path.is_file() and "__pycache__" not in path.parts
+            and not path.name.startswith(AUDIT_FILES)]
+
+
+AUDIT_FILES = ("audit_", "AUDIT")
+"""``grader audit``'s probes, accepted survivors and report: they judge the checks, not
+students, so changing them regrades nobody."""
 
 
 def _prepared_module(path: Path, module: str, workdir: Path, *,

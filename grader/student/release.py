@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,10 +38,13 @@ Archivos:
 - `{module}.py` / `{module}.ipynb`: el enunciado con las funciones a completar (elegí uno).
 - `checks/`: las comprobaciones públicas y los valores esperados que necesitan.
 
-Para comprobar tu solución (en esta carpeta):
+Para comprobar tu solución, en esta carpeta (Python 3.11 o más nuevo; mejor en un entorno
+virtual: `python -m venv .venv` y activarlo):
 
-    pip install grader
+    pip install -r requirements.txt
     grader check {name} {module}.py        # o {module}.ipynb
+
+`requirements.txt` instala el corrector de la cátedra ({distribution}) y lo que usa este TP.
 
 O desde el mismo notebook (Jupyter, o Colab con esta carpeta subida y como directorio actual),
 sobre las funciones que ya ejecutaste:
@@ -87,8 +92,25 @@ def leaked_lines(bundle: Path, secrets: list[Path], public: list[Path]) -> list[
     return leaks
 
 
-def release(course: Course, tp: str, out: Path, *, force: bool = False) -> Path:
-    """Writes the student bundle of ``tp`` to ``out`` and returns it."""
+DISTRIBUTION = "fiuba-ap-grader"
+"""The grader's name on the package index (``grader`` there is another project); the command
+stays ``grader``."""
+
+
+def release(course: Course, tp: str, out: Path, *, force: bool = False,
+            grader_spec: str | None = None, with_wheel: bool = False) -> Path:
+    """Writes the student bundle of ``tp`` to ``out`` and returns it.
+
+    Args:
+        grader_spec: how ``requirements.txt`` names the grader: by default
+            ``fiuba-ap-grader==VERSION``; a course that publishes it elsewhere gives that
+            (``fiuba-ap-grader @ git+https://github.com/CATEDRA/grader@v0.2``).
+        with_wheel: build the grader's wheel into the bundle and install it from there: one
+            command works even when the course publishes nothing.
+    """
+    if grader_spec is not None and with_wheel:
+        raise UsageError("--grader-spec y --with-wheel se excluyen: el paquete instala el "
+                         "corrector desde uno de los dos")
     entry = course.tp(tp)
     assignment = load_assignment(entry.assignment)
     if entry.reference is None:
@@ -122,8 +144,13 @@ def release(course: Course, tp: str, out: Path, *, force: bool = False) -> Path:
         (checks_dir / "assignment.toml").write_text(_bundle_toml(
             assignment.root / "assignment.toml", [p.name for p in assignment.public_checks],
             helpers.name if helpers is not None else None, entry.notebook_mode))
+        if with_wheel:
+            grader_spec = f"./{_build_wheel(staging).name}"
+        (staging / "requirements.txt").write_text("\n".join(
+            [grader_spec or f"{DISTRIBUTION}=={__version__}", *assignment.requirements]) + "\n")
         (staging / "README.md").write_text(_README.format(
-            title=assignment.title or tp, module=assignment.module, name=tp, version=__version__))
+            title=assignment.title or tp, module=assignment.module, name=tp, version=__version__,
+            distribution=DISTRIBUTION))
         hidden_files = sorted((assignment.root / "hidden").rglob("*.py"))
         secrets = [*assignment.hidden_checks, *hidden_files,
                    *sorted(entry.reference.rglob("*.py"))]
@@ -139,6 +166,23 @@ def release(course: Course, tp: str, out: Path, *, force: bool = False) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out
+
+
+def _build_wheel(folder: Path) -> Path:
+    """Builds the grader's wheel (from the source tree this grader runs from) into ``folder``."""
+    source = Path(__file__).resolve().parent.parent.parent
+    if not (source / "pyproject.toml").is_file():
+        raise UsageError(f"--with-wheel arma el wheel desde el código del corrector y no lo "
+                         f"encontré ({source} no tiene pyproject.toml): instalá el corrector "
+                         "desde su repositorio (pip install -e) o usá --grader-spec")
+    with tempfile.TemporaryDirectory(prefix="grader-wheel-") as tmp:
+        done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
+                               "--no-build-isolation", "-w", tmp, str(source)],
+                              capture_output=True, text=True)
+        wheels = sorted(Path(tmp).glob("*.whl"))
+        if done.returncode != 0 or len(wheels) != 1:
+            raise ConfigError(f"no se pudo armar el wheel del corrector: {done.stderr[-1500:]}")
+        return Path(shutil.copy2(wheels[0], folder / wheels[0].name))
 
 
 def _bundle_toml(source: Path, public: list[str], helpers: str | None, notebook_mode: str) -> str:

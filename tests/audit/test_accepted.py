@@ -42,3 +42,8 @@ def test_invalid_toml_names_the_file(tmp_path):
     path.write_text("[[accepted]\n")
     with pytest.raises(ConfigError, match=r"audit_accepted\.toml: TOML inválido"):
         _accepted(path)
+
+
+def test_operator_star_accepts_every_survivor_of_the_function():
+    assert Accepted("fit_cnn", "why", operator="*").matches(mutant(operator="arith"))
+    assert not Accepted("fit_cnn", "why", operator="*").matches(mutant(function="SmallCNN"))

@@ -39,3 +39,16 @@ def test_a_grade_request_carries_its_exercises():
     assert GradeRequest.from_dict(request.to_dict()) == request
     with pytest.raises(ConfigError, match="'exercises' debe ser una lista"):
         GradeRequest.from_dict({**request.to_dict(), "exercises": "lin"})
+
+
+def test_the_audits_files_do_not_change_the_fingerprint(mini_course):
+    """Probes, accepted survivors and the audit's report judge the checks: editing them must not
+    regrade every student (and a batch running meanwhile must not see its results refused)."""
+    course = load_course(mini_course / "course.toml")
+    before = fingerprint(course, course.tp("tp1"))
+    (mini_course / "assignment" / "hidden" / "audit_accepted.toml").write_text("# nada\n")
+    (mini_course / "assignment" / "hidden" / "audit_probes.py").write_text("PROBES = {}\n")
+    (mini_course / "assignment" / "AUDIT.md").write_text("# informe\n")
+    assert fingerprint(course, course.tp("tp1")) == before
+    (mini_course / "assignment" / "hidden" / "test_hidden.py").write_text("# otra\n")
+    assert fingerprint(course, course.tp("tp1")) != before

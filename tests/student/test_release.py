@@ -26,7 +26,8 @@ def test_the_bundle_holds_the_starter_public_checks_helpers_and_baked_values(rel
     bundle = released(tp)
     files = sorted(str(p.relative_to(bundle)) for p in bundle.rglob("*") if p.is_file())
     assert files == ["README.md", "checks/assignment.toml", "checks/expected.msgpack",
-                     "checks/test_public.py", "checks/worker_helpers.py", f"{tp}.ipynb", f"{tp}.py"]
+                     "checks/test_public.py", "checks/worker_helpers.py", "requirements.txt",
+                     f"{tp}.ipynb", f"{tp}.py"]
     assert 'worker_helpers = "worker_helpers.py"' in (bundle / "checks/assignment.toml").read_text()
 
 

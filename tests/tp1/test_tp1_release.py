@@ -131,9 +131,10 @@ def test_the_worker_helpers_losses_are_not_the_mlp_loss(bundle):
 def test_the_wheel_ships_only_the_grader_package(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
                     "-w", str(tmp_path), str(REPO)], check=True, capture_output=True)
-    (wheel,) = tmp_path.glob("grader-*.whl")
+    # The distribution is fiuba-ap-grader ("grader" on the package index is another project).
+    (wheel,) = tmp_path.glob("fiuba_ap_grader-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert all(n.startswith(("grader/", "grader-")) for n in names), names
+    assert all(n.startswith(("grader/", "fiuba_ap_grader-")) for n in names), names
     assert "grader/runtime/worker.py" in names and "grader/engine/plugin.py" in names
     content = b"".join(zipfile.ZipFile(wheel).read(n) for n in names)
     assert b"CANARY-REFERENCE-TP1" not in content and b"CANARY-HIDDEN-TP1" not in content
