@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from grader import __version__
 from grader.errors import GraderError
+from grader.output.feedback import STATUS_TEXT, failed_text
 from grader.output.terminal import STATUS_MARK, render_check
 from grader.output.terminal import shown as _shown
 from grader.results import Status
@@ -141,7 +142,7 @@ def grade(tp: str, submissions: Path, out: Path, jobs: int | None, backend: str,
             r = event.result
             bad = sum(1 for c in r.checks if c.status is not Status.PASS)
             state = "ya calificado" if event.kind == "reused" else f"{r.duration_s:.1f} s"
-            extra = " · no se pudo cargar" if r.load_error else (f" · {bad} fallas" if bad else "")
+            extra = " · no se pudo cargar" if r.load_error else (f" · {failed_text(bad)}" if bad else "")
             progress.console.print(f"[{done}] {_shown(event.student)}: {r.score:5.2f} / 10 ({state})"
                                    f"{extra}")
         else:
@@ -168,8 +169,9 @@ def grade(tp: str, submissions: Path, out: Path, jobs: int | None, backend: str,
     if summary.oversubscribed:
         console.print(f"[yellow]La máquina estuvo sobrecargada (carga de hasta "
                       f"{summary.peak_load:.1f} con {summary.cores} núcleos). Las notas no "
-                      "cambian por eso (los límites de tiempo son de CPU), pero un TIMEOUT "
-                      "'de reloj' de esta corrida puede deberse a la carga.[/yellow]")
+                      "cambian por eso (los límites de tiempo son de CPU), pero un "
+                      f"'{STATUS_TEXT[Status.TIMEOUT]}' de reloj en esta corrida puede deberse a "
+                      "la carga.[/yellow]")
     for failure in summary.failed:
         console.print(f"[red]sin resultado[/red] {_shown(failure)}")
     sys.exit(ExitCode.FAILED if summary.failed else ExitCode.OK)
@@ -375,12 +377,20 @@ def report_command(results_dir: Path, out: Path, intake: tuple[Path, ...], cours
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True)
 @click.option("--course", type=click.Path(path_type=Path, dir_okay=False), default=None)
 @click.option("--force", is_flag=True, help="Reemplazar OUT si ya existe.")
-def release(tp: str, out: Path, course: Path | None, force: bool) -> None:
-    """Arma el paquete para estudiantes: enunciado, comprobaciones públicas y valores esperados."""
+@click.option("--grader-spec", default=None,
+              help="Cómo instala requirements.txt el corrector [fiuba-ap-grader==VERSIÓN], p. ej. "
+                   "'fiuba-ap-grader @ git+https://github.com/CATEDRA/grader@v0.2'.")
+@click.option("--with-wheel", is_flag=True,
+              help="Incluir el wheel del corrector en el paquete e instalarlo desde ahí.")
+def release(tp: str, out: Path, course: Path | None, force: bool, grader_spec: str | None,
+            with_wheel: bool) -> None:
+    """Arma el paquete para estudiantes: enunciado, comprobaciones públicas, valores esperados y
+    requirements.txt (el corrector y lo que necesita el TP)."""
     from grader.course import load_course
     from grader.student.release import release as build_release
 
-    path = build_release(load_course(_course_file(course)), tp, out, force=force)
+    path = build_release(load_course(_course_file(course)), tp, out, force=force,
+                         grader_spec=grader_spec, with_wheel=with_wheel)
     files = sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_file())
     _console().print(f"paquete de {tp} en {path}: " + ", ".join(files))
 

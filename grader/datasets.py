@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.errors import ConfigError
+from grader.errors import ConfigError, MissingPackages
 
 _DIGITS = ("datasets", "data", "digits.csv.gz")
 
@@ -25,8 +25,7 @@ def sklearn_data_file(*parts: str) -> Path:
     """A data file inside the installed scikit-learn package; ``sklearn`` is not imported."""
     spec = importlib.util.find_spec("sklearn")
     if spec is None or spec.origin is None:
-        raise ConfigError("las comprobaciones usan los datos de scikit-learn y scikit-learn no "
-                          "está instalado (pip install scikit-learn)")
+        raise MissingPackages("", ["scikit-learn"], "pip install scikit-learn")
     path = Path(spec.origin).parent.joinpath(*parts)
     if not path.is_file():
         raise ConfigError(f"no se encuentra {path}: se esperaba el archivo de datos que trae "

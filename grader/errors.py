@@ -28,7 +28,7 @@ class MissingPackages(UsageError):
 
     def __init__(self, tp: str, missing: list[str], install: str) -> None:
         self.missing = missing
-        super().__init__(f"para comprobar {tp} faltan estos paquetes de Python: "
+        super().__init__(f"para comprobar {tp or 'este TP'} faltan estos paquetes de Python: "
                          f"{', '.join(missing)}. Instalalos con:\n\n    {install}\n")
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from grader.errors import SubmissionError
 from grader.notebooks import DEFINITIONS, ConvertedNotebook, convert
+from grader.text import UTF16_BOMS, binary_kind
 
 SUFFIXES = (".py", ".ipynb")
 _IGNORED = {".DS_Store", "__MACOSX", "Thumbs.db", "desktop.ini"}
@@ -165,14 +166,24 @@ def prepared_source(path: Path, *, notebook_mode: str = DEFINITIONS) -> Converte
     """The Python source of a submission file and the notes for the student.
 
     A notebook is converted (``grader.notebooks``, in ``notebook_mode``); a ``.py`` file is
-    taken as it is, with no notes.
+    taken as it is (UTF-8, UTF-16 with its BOM or Latin-1), with no notes. A file that is not
+    text (a ``.zip`` or a PDF named ``tp1.py``) is a ``SubmissionError`` that says what it is.
     """
     if path.suffix == ".ipynb":
         return convert(path, mode=notebook_mode)
+    data = path.read_bytes()
+    kind = binary_kind(data)
+    if kind is not None:
+        # Python would only say "source code string cannot contain null bytes" (issue 18).
+        detail = "" if kind == "un archivo binario" else f": es {kind}"
+        raise SubmissionError(f"{path.name} es un archivo binario, no código Python{detail}; "
+                              "¿entregaste el archivo equivocado?")
+    if data.startswith(UTF16_BOMS):
+        return ConvertedNotebook(data.decode("utf-16"), ())
     try:
-        return ConvertedNotebook(path.read_text(encoding="utf-8"), ())
+        return ConvertedNotebook(data.decode("utf-8-sig"), ())
     except UnicodeDecodeError:
-        return ConvertedNotebook(path.read_text(encoding="latin-1"), ())
+        return ConvertedNotebook(data.decode("latin-1"), ())
 
 
 def module_source(path: Path, *, notebook_mode: str = DEFINITIONS) -> str:

@@ -49,3 +49,31 @@ def clean(text: str, limit: int | None = None) -> str:
         text, dropped = text[:limit], len(text) - limit
     text = _CONTROLS.sub("", text)
     return f"{text}… [recortado: {dropped} caracteres más]" if dropped else text
+
+
+_SIGNATURES = (
+    (b"PK\x03\x04", "un .zip"), (b"PK\x05\x06", "un .zip"), (b"%PDF", "un PDF"),
+    (b"\x89PNG", "una imagen PNG"), (b"\xff\xd8\xff", "una imagen JPEG"), (b"\x1f\x8b", "un .gz"),
+    (b"Rar!", "un .rar"), (b"7z\xbc\xaf", "un .7z"),
+    (b"\xd0\xcf\x11\xe0", "un documento de Office viejo (.doc, .xls)"),
+)
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+"""How a text file saved as UTF-16 starts (Windows' Notepad "Unicode"): text, with NUL bytes."""
+
+
+def binary_kind(data: bytes) -> str | None:
+    """What a file that should hold text is when it does not: ``"un .zip"``, ``"un PDF"``, ...,
+    ``"un archivo binario"`` when nothing more is known; ``None`` when it looks like text.
+
+    Example:
+        >>> binary_kind(b"PK\\x03\\x04...")
+        'un .zip'
+        >>> binary_kind("def f():\\n    return 1\\n".encode()) is None
+        True
+    """
+    for signature, kind in _SIGNATURES:
+        if data.startswith(signature):
+            return kind
+    if data.startswith(UTF16_BOMS):
+        return None
+    return "un archivo binario" if b"\x00" in data else None

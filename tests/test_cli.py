@@ -38,15 +38,28 @@ def test_check_survives_an_infinite_loop_and_os_exit(runner, mini_course, monkey
     looped = runner.invoke(main, ["check", "tp1", "students/infinite_loop.py"])
     exited = runner.invoke(main, ["check", "tp1", "students/exits_process.py"])
     assert looped.exit_code == exited.exit_code == 1
-    assert "TIMEOUT test_loop" in looped.output
-    assert "CRASH test_loop" in exited.output
+    assert "tiempo agotado test_loop" in looped.output
+    assert "se cayó test_loop" in exited.output
 
 
 def test_check_reports_a_file_that_does_not_import(runner, mini_course, monkeypatch):
     monkeypatch.chdir(mini_course)
     result = runner.invoke(main, ["check", "tp1", "students/syntax_error.py"])
     assert result.exit_code == 1
-    assert "Tu archivo no se pudo cargar" in result.output and "línea 5" in result.output
+    # The offending line with a caret under the spot, as Python shows it.
+    assert ("Tu archivo no se pudo cargar: el código lanzó SyntaxError: invalid syntax (línea 5)\n"
+            "    def loop(:\n             ^\n") in result.output
+
+
+def test_check_says_a_binary_file_is_not_python(runner, mini_course, monkeypatch):
+    monkeypatch.chdir(mini_course)
+    (mini_course / "tp1.py").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    result = runner.invoke(main, ["check", "tp1", "tp1.py"])
+    assert result.exit_code == 1
+    assert ("Tu archivo no se pudo cargar: tp1.py es un archivo binario, no código Python: es una "
+            "imagen PNG;") in result.output
+    # Nothing ran: every exercise is unearned, not "without public checks".
+    assert "✘ lin" in result.output and "sin comprobaciones públicas" not in result.output
 
 
 def test_check_of_a_missing_file_says_so(runner, mini_course, monkeypatch):
@@ -155,7 +168,7 @@ def test_check_inprocess_gives_the_same_verdicts_and_stops_loops(runner, mini_co
                                    "inprocess"])
     assert passing.exit_code == 0, passing.output
     assert looping.exit_code == 1
-    assert "TIMEOUT test_loop" in looping.output
+    assert "tiempo agotado test_loop" in looping.output
 
 
 def test_check_prints_a_message_that_looks_like_markup_as_it_is(runner, mini_course, monkeypatch):
@@ -180,6 +193,21 @@ def test_grade_prints_student_names_that_look_like_markup_as_they_are(runner, mi
     result = runner.invoke(main, ["grade", "tp1", "subs", "--out", "res", "--jobs", "1"])
     assert result.exit_code == 0, result.output
     assert "ana[bold]x: 10.00 / 10" in result.output
+
+
+def test_grade_counts_the_checks_that_failed_in_spanish(runner, mini_course, monkeypatch):
+    monkeypatch.chdir(mini_course)
+    subs = mini_course / "subs"
+    subs.mkdir()
+    (subs / "ana.py").write_text((mini_course / "students" / "fails_linear_transposed.py").read_text())
+    (subs / "beto.py").write_text((mini_course / "students" / "passes_all.py").read_text()
+                                  .replace("return 1", "return 2"))
+    result = runner.invoke(main, ["grade", "tp1", "subs", "--out", "res", "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    lines = {line.split("]", 1)[1].split(":")[0].strip(): line for line in result.output.splitlines()
+             if line.startswith("[")}
+    assert lines["ana"].endswith("· 2 comprobaciones fallaron")
+    assert lines["beto"].endswith("· 1 comprobación falló")
 
 
 @pytest.mark.parametrize("jobs", ["0", "-2"])

@@ -8,7 +8,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 from grader import datasets
-from grader.errors import ConfigError
+from grader.errors import ConfigError, MissingPackages
 
 
 def test_digits_are_load_digits_exactly():
@@ -37,7 +37,7 @@ def test_digits_do_not_import_sklearn():
 def test_missing_sklearn_says_what_to_install(monkeypatch):
     datasets._digits_table.cache_clear()
     monkeypatch.setattr(datasets.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(ConfigError, match="pip install scikit-learn"):
+    with pytest.raises(MissingPackages, match="pip install scikit-learn"):
         datasets.digits()
 
 

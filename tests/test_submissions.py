@@ -8,7 +8,7 @@ import os
 import pytest
 
 from grader.errors import SubmissionError
-from grader.submissions import check_size, discover, safe_name
+from grader.submissions import check_size, discover, prepared_source, safe_name
 
 
 def test_files_and_folders_are_found_and_sorted_by_student(tmp_path):
@@ -103,3 +103,33 @@ def test_a_notebook_over_the_limit_because_of_its_outputs_is_told_to_clear_them(
     path.write_text(json.dumps(notebook))
     with pytest.raises(SubmissionError, match=r"3\.0 MB son salidas de celdas: borralas"):
         check_size(path, 1)
+
+
+def test_a_binary_file_named_py_is_refused_saying_it_is_not_python(tmp_path):
+    # Python would say "source code string cannot contain null bytes" (issue 18).
+    path = tmp_path / "tp1.py"
+    path.write_bytes(b"\x7fELF\x02\x01\x01\x00\x00\x00")
+    with pytest.raises(SubmissionError) as error:
+        prepared_source(path)
+    assert str(error.value) == ("tp1.py es un archivo binario, no código Python; ¿entregaste el "
+                                "archivo equivocado?")
+
+
+def test_a_zip_named_py_says_it_is_a_zip(tmp_path):
+    import zipfile
+
+    path = tmp_path / "tp1.py"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("tp1.py", "x = 1\n")
+    with pytest.raises(SubmissionError, match=r"^tp1\.py es un archivo binario, no código Python: "
+                                              r"es un \.zip;"):
+        prepared_source(path)
+
+
+def test_python_saved_as_utf16_or_with_a_bom_is_read_as_text(tmp_path):
+    # Windows' Notepad saves "Unicode" as UTF-16 (NUL bytes, yet text) or UTF-8 with a BOM.
+    path = tmp_path / "tp1.py"
+    path.write_bytes("def f():\n    return 'ñ'\n".encode("utf-16"))
+    assert prepared_source(path).source == "def f():\n    return 'ñ'\n"
+    path.write_bytes("x = 'ñ'\n".encode("utf-8-sig"))
+    assert prepared_source(path).source == "x = 'ñ'\n"

@@ -63,12 +63,16 @@ def tp_files(folder: Path) -> list[Path]:
     cluster task carries (one definition, so both always agree)."""
     return [path for path in sorted(folder.rglob("*"))
             if path.is_file() and "__pycache__" not in path.parts
-            and not path.name.startswith(AUDIT_FILES)]
+            and not path.name.startswith(AUDIT_FILES)
+            and RECIPES not in path.relative_to(folder).parts]
 
 
 AUDIT_FILES = ("audit_", "AUDIT")
 """``grader audit``'s probes, accepted survivors and report: they judge the checks, not
 students, so changing them regrades nobody."""
+RECIPES = "recipes"
+"""``reference_solutions/TP/recipes/``: the calibration's independent solutions
+(``benchmarks/calibrate.py``), not part of grading."""
 
 
 def _prepared_module(path: Path, module: str, workdir: Path, *,

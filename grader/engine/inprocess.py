@@ -8,7 +8,9 @@ nothing, so student code could change how its own checks behave. Never use it to
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
+import inspect
 import io
 import signal
 import sys
@@ -19,10 +21,29 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from grader.errors import ConfigError, StudentError, WorkerError, WorkerTimeout
-from grader.runtime.worker import reset_random_state
+from grader.errors import ConfigError, GraderError, StudentError, WorkerError, WorkerTimeout
+from grader.runtime.worker import reset_random_state, syntax_error_message
 from grader.sandbox.base import Limits
 from grader.text import MESSAGE_CAP, TRACEBACK_CAP, TYPE_NAME_CAP, clean
+
+HELPERS_FILE = "<grader_helpers>"
+"""Where the assignment's worker helpers run from: in the sandbox they run in the worker, beside
+the student's code, so what they raise is on the student's side too."""
+
+
+class MissingName(StudentError, AttributeError):
+    """A name the student's module does not define: still an AttributeError for
+    ``getattr(m, n, default)``."""
+
+
+class StudentModule(ModuleType):
+    """The student's module in this process. A name it does not define reads as in the sandbox
+    (``tp1.py no define 'softmax'``), not as a bare AttributeError of the check."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise MissingName("AttributeError", f"module '{self.__name__}' has no attribute '{name}'")
 
 
 class InprocessStudent:
@@ -38,16 +59,21 @@ class InprocessStudent:
         cpu_time: budgets are this process's CPU time (its threads capped, as in
             ``run_on_module``); False: wall clock, for a student's own notebook kernel, whose
             threads are the student's to choose.
+        student_files: with ``module``, the files its code was written in (a notebook's cells),
+            so that what it raises is told apart from what the checks raise.
     """
 
     isolated = False
 
     def __init__(self, module_file: Path | None, module_name: str, limits: Limits, *,
                  uses_torch: bool = False, helpers_source: str | None = None,
-                 module: ModuleType | None = None, cpu_time: bool = True) -> None:
+                 module: ModuleType | None = None, cpu_time: bool = True,
+                 student_files: Collection[str] = ()) -> None:
         if (module_file is None) == (module is None):
             raise ValueError("InprocessStudent needs exactly one of module_file and module")
         self.module_file = module_file
+        self.student_files = frozenset(student_files if module_file is None else {str(module_file)})
+        """Where the student's code was written: its frames in a traceback are the student's."""
         self.module_name = module_name
         self.limits = limits
         self.call_timeout_s = limits.call_timeout_s
@@ -73,6 +99,7 @@ class InprocessStudent:
             spec = importlib.util.spec_from_file_location(name, self.module_file)
             assert spec is not None and spec.loader is not None
             module = importlib.util.module_from_spec(spec)
+            module.__class__ = StudentModule
             sys.modules[name] = module
             try:
                 with self.timed(self.limits.import_timeout_s), self.captured():
@@ -93,8 +120,14 @@ class InprocessStudent:
         if self.helpers_source is None:
             raise ConfigError("esta consigna no declara [assignment].worker_helpers")
         if self._helpers is None:
-            self._helpers = ModuleType("grader_helpers")
-            exec(compile(self.helpers_source, "<grader_helpers>", "exec"), self._helpers.__dict__)
+            helpers = ModuleType("grader_helpers")
+            exec(compile(self.helpers_source, HELPERS_FILE, "exec"), helpers.__dict__)
+            # In the sandbox the helpers run in the worker: a check catches what they raise as a
+            # StudentError (TP2's "usa autograd"), so here too.
+            for name, value in list(vars(helpers).items()):
+                if inspect.isfunction(value) and value.__code__.co_filename == HELPERS_FILE:
+                    setattr(helpers, name, reporting(value, self.student_files))
+            self._helpers = helpers
         return self._helpers
 
     @contextlib.contextmanager
@@ -163,8 +196,39 @@ def student_error(exc: BaseException, student_file: str | Collection[str]) -> St
     of ``student_file``, or of any of several files: a notebook kernel's cells)."""
     files = {student_file} if isinstance(student_file, str) else set(student_file)
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename in files]
-    message = str(exc)
-    if isinstance(exc, SyntaxError) and exc.lineno is not None:
-        message = f"{exc.msg} (línea {exc.lineno})"
+    message = syntax_error_message(exc) if isinstance(exc, SyntaxError) else str(exc)
     return StudentError(clean(type(exc).__name__, TYPE_NAME_CAP), clean(message, MESSAGE_CAP),
                         clean("".join(traceback.format_list(frames[-8:])), TRACEBACK_CAP))
+
+
+def reporting(function: Any, student_files: Collection[str]) -> Any:
+    """``function`` raising what it raises as the student's error, as the sandbox's worker
+    reports it (``no está implementado todavía``, ``el código lanzó ValueError ...`` with the
+    student's frames)."""
+
+    @functools.wraps(function)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except (GraderError, StudentError):
+            raise  # the check's deadline (WorkerTimeout), or a nested call already described
+        except Exception as exc:
+            raise student_error(exc, student_files) from None
+
+    return call
+
+
+def as_sandbox_reports(exc: BaseException, student_files: Collection[str]) -> BaseException:
+    """``exc`` as the sandbox would report it. There, whatever the worker raises while it runs
+    the student's code (or the helpers beside it) comes back as a ``StudentError``; in this
+    process it arrives raw. So an exception whose traceback passes through ``student_files`` or
+    the helpers becomes that ``StudentError``; any other is returned as it is."""
+    if not student_files or isinstance(exc, (StudentError, GraderError)):
+        return exc
+    inside = {*student_files, HELPERS_FILE}
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename in inside:
+            return student_error(exc, student_files)
+        tb = tb.tb_next
+    return exc

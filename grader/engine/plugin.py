@@ -22,7 +22,7 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,11 +33,12 @@ import pytest
 from grader.compare import CheckFailure
 from grader.course import Assignment
 from grader.engine import static
-from grader.engine.inprocess import InprocessStudent
+from grader.engine.inprocess import InprocessStudent, as_sandbox_reports
 from grader.engine.session import Session
 from grader.errors import (
     ConfigError,
     GraderError,
+    MissingPackages,
     SandboxUnavailable,
     StudentError,
     WorkerError,
@@ -112,12 +113,18 @@ def student_message(exc: StudentError, module_name: str) -> str:
     return message
 
 
-def classify(exc: BaseException, module_name: str, *, hidden: bool = False) -> tuple[Status, str]:
+def classify(exc: BaseException, module_name: str, *, hidden: bool = False,
+             student_files: Collection[str] = ()) -> tuple[Status, str]:
     """The status and message of a check that raised ``exc``; a ``hidden`` check records the
     ``CheckFailure.hidden_message`` form, which gives no reference value away. The message is
     cleaned of terminal controls and capped: a check's own message may quote what the student's
-    code returned."""
-    status, message = _classify(exc, module_name, hidden=hidden)
+    code returned.
+
+    The one classification for every backend. With the student's code in this process
+    (``inprocess``, a notebook's kernel) ``student_files`` names where it was written, and what
+    it raised is classified as the sandbox's ``StudentError`` (``as_sandbox_reports``): the
+    starter's ``NotImplementedError`` is ``ERROR`` "no está implementado todavía" everywhere."""
+    status, message = _classify(as_sandbox_reports(exc, student_files), module_name, hidden=hidden)
     return status, clean(message, CHECK_MESSAGE_CAP)
 
 
@@ -158,7 +165,8 @@ class GradingPlugin:
                  public_files: set[Path], forbidden: dict[str, list[str]],
                  seed_key: str = "", hidden_seed_key: str | None = None,
                  timed: Callable[[float], Any] | None = None,
-                 exercises: frozenset[str] = frozenset()) -> None:
+                 exercises: frozenset[str] = frozenset(),
+                 student_files: Collection[str] = ()) -> None:
         self.assignment = assignment
         self.exercises = exercises
         """Run only the checks of these exercises (empty: all)."""
@@ -169,6 +177,8 @@ class GradingPlugin:
         self.seed_key = seed_key
         self.hidden_seed_key = hidden_seed_key
         self.timed = timed
+        self.student_files = student_files
+        """Where the student's code was written when it runs in this process (see ``classify``)."""
         self.results: list[CheckResult] = []
         self.problems: list[str] = []
         self.load_error = ""
@@ -271,7 +281,11 @@ class GradingPlugin:
     def pytest_runtest_call(self, item: pytest.Item) -> Any:
         if self.timed is None:
             return (yield)
-        with self.timed(self.provider.call_timeout_s * 2):
+        # In this process, what the student's code prints during the check is kept for its
+        # feedback here, as the worker keeps it in the sandbox.
+        captured = (self.provider.captured() if isinstance(self.provider, InprocessStudent)
+                    else contextlib.nullcontext())
+        with self.timed(self.provider.call_timeout_s * 2), captured:
             return (yield)
 
     def _new_record(self, item: pytest.Item, status: Status = Status.PASS) -> CheckResult:
@@ -301,19 +315,25 @@ class GradingPlugin:
             record = self._pending[item.nodeid] = self._new_record(item)
             self._started[item.nodeid] = time.monotonic()
         if record.status is Status.PASS:
-            if call.excinfo is not None and report.failed and isinstance(call.excinfo.value,
-                                                                         ConfigError):
+            if call.excinfo is not None and isinstance(call.excinfo.value, MissingPackages):
+                # This machine lacks a package the checks use: its environment, nobody's grade.
+                self.fatal = call.excinfo.value
+                item.session.shouldstop = str(call.excinfo.value)
+            elif call.excinfo is not None and report.failed and isinstance(call.excinfo.value,
+                                                                           ConfigError):
                 # The course's checks or files are wrong: nobody's grade, stop.
                 self.problems.append(f"{item.nodeid}: {call.excinfo.value}")
                 item.session.shouldstop = str(call.excinfo.value)
             elif call.excinfo is not None and report.failed:
+                # What the student's code raised in this process is theirs, as in the sandbox.
+                raised = as_sandbox_reports(call.excinfo.value, self.student_files)
                 if _raised_inside_grader(call.excinfo.tb) and not isinstance(
-                        call.excinfo.value, (AssertionError, StudentError, WorkerError)):
+                        raised, (AssertionError, StudentError, WorkerError)):
                     # A bug of ours must never become a student's FAIL: stop, grade nothing.
                     self.fatal = GraderError(f"error interno del calificador en {item.nodeid}: "
                                              f"{call.excinfo.typename}: {call.excinfo.value}")
                     item.session.shouldstop = str(self.fatal)
-                record.status, record.message = classify(call.excinfo.value, self.assignment.module + ".py",
+                record.status, record.message = classify(raised, self.assignment.module + ".py",
                                                          hidden=record.visibility == "hidden")
             elif report.skipped:
                 record.status, record.message = Status.FAIL, "comprobación omitida"
@@ -398,6 +418,7 @@ def run_on_module(assignment: Assignment, module_file: Path, reference: Any, fil
         public_files=set(assignment.public_checks), forbidden=forbidden, seed_key=seed_key,
         hidden_seed_key=hidden_seed_key,
         timed=provider.timed if isinstance(provider, InprocessStudent) else None,
+        student_files=provider.student_files if isinstance(provider, InprocessStudent) else (),
         exercises=exercises)
     try:
         checks = run_checks(files, plugin, rootdir=assignment.root)
@@ -408,6 +429,12 @@ def run_on_module(assignment: Assignment, module_file: Path, reference: Any, fil
         environment["timing"] = {k: round(v, 4) for k, v in provider.stats.items()}
     environment["worker_restarts"] = provider.restarts
     return CheckRun(checks, plugin.load_error, environment, numpy_only.review_notes())
+
+
+_MISSING_MODULE = re.compile(r"No module named '([A-Za-z0-9_]+)")
+_PIP_NAMES = {"sklearn": "scikit-learn", "PIL": "pillow", "cv2": "opencv-python",
+              "yaml": "pyyaml"}
+"""Import names whose distribution is called otherwise on the package index."""
 
 
 def run_checks(files: list[Path], plugin: GradingPlugin, *, rootdir: Path) -> list[CheckResult]:
@@ -449,6 +476,12 @@ def run_checks(files: list[Path], plugin: GradingPlugin, *, rootdir: Path) -> li
     if plugin.fatal is not None:
         raise plugin.fatal
     if plugin.problems:
+        absent = sorted({_PIP_NAMES.get(m, m) for problem in plugin.problems
+                         for m in _MISSING_MODULE.findall(problem)})
+        if absent:
+            # This machine lacks a package the checks import: its environment, not the checks.
+            raise MissingPackages(plugin.assignment.name, absent,
+                                  "pip install " + " ".join(absent))
         raise ConfigError("comprobaciones mal definidas:\n" + "\n".join(plugin.problems))
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         raise ConfigError(f"pytest terminó con {pytest.ExitCode(code).name} al correr {files}")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import SubmissionError
+from grader.text import binary_kind
 
 CELL_TYPES = ("code", "markdown", "raw")
 
@@ -32,6 +33,23 @@ Step = Callable[[Sequence[CodeCell]], tuple[list[CodeCell], list[str]]]
 """A transform: code cells in, code cells and notes for the student out."""
 
 
+def cell_ranges(numbers: Sequence[int], *, limit: int = 20) -> str:
+    """Cell numbers as a student reads them, runs of three or more joined: ``3, 29, 31-40``;
+    after ``limit`` items, how many cells are left (``..., 58 y 940 más``)."""
+    runs: list[list[int]] = []
+    for number in sorted(set(numbers)):
+        if runs and number == runs[-1][-1] + 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    items = [[(f"{run[0]}-{run[-1]}", len(run))] if len(run) > 2 else [(str(n), 1) for n in run]
+             for run in runs]
+    flat = [item for group in items for item in group]
+    shown = ", ".join(text for text, _ in flat[:limit])
+    left = sum(count for _, count in flat[limit:])
+    return f"{shown} y {left} más" if left else shown
+
+
 def _source(cell: dict[str, Any], number: int, name: str) -> str:
     source = cell.get("source", "")
     if isinstance(source, list) and all(isinstance(line, str) for line in source):
@@ -46,14 +64,25 @@ def read_notebook(path: Path) -> list[tuple[int, str, str]]:
     """The cells of notebook ``path`` as ``(number, cell_type, source)``.
 
     Raises:
-        SubmissionError: the file is missing, not JSON, not a notebook, not nbformat 4, or has
-            no code to grade. The message names the file and says what arrived.
+        SubmissionError: the file is missing, binary (a ``.zip``, a PDF), not JSON, not a
+            notebook, not nbformat 4, or has no code to grade. The message names the file and
+            says what arrived.
     """
     name = path.name
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise SubmissionError(f"no existe el notebook {path}") from None
+    kind = binary_kind(data)
+    if kind == "un .zip":
+        raise SubmissionError(f"{name} es un .zip, no un notebook: si tu notebook está adentro, "
+                              "descomprimilo y entregá el .ipynb")
+    if kind is not None:
+        detail = "" if kind == "un archivo binario" else f": es {kind}"
+        raise SubmissionError(f"{name} es un archivo binario, no un notebook (un notebook es "
+                              f"texto JSON){detail}; ¿entregaste el archivo equivocado?")
+    try:
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SubmissionError(f"{name} no es un notebook válido: no es texto UTF-8 (byte "
                               f"{exc.start}); ¿se dañó al subirlo?") from None

@@ -23,8 +23,9 @@ Kept:
 Dropped: everything else. Calls as statements (``print(...)``, ``model.fit(...)``, ``plt.show()``),
 assignments from other calls (``model = MLP()``, ``X = np.load(...)``), loops, ``with``,
 ``assert``, ``del``, and ``if __name__ == "__main__":``. Dropped statements stay in the module as
-comments. The student is told which cells were skipped entirely, which lost statements, which
-definitions could not be made, and which kept functions read a global that no longer exists.
+comments. The student is told which cells were skipped entirely and which ran only in part (one
+line each, cell ranges compressed, and one line on why), then, cell by cell, which definitions
+could not be made and which kept functions read a global that no longer exists.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from grader.notebooks.cells import CodeCell
+from grader.notebooks.cells import CodeCell, cell_ranges
 from grader.notebooks.magics import MARK
 from grader.notebooks.syntax import parse_cell
 
@@ -307,16 +308,6 @@ def _rewrite(source: str, decisions: list[tuple[ast.stmt, bool]]) -> str:
     return "\n".join(lines)
 
 
-def _describe(node: ast.stmt, source: str) -> str:
-    first = source.split("\n")[_span(node)[0]].strip()
-    return first if len(first) <= 50 else first[:49] + "…"
-
-
-def _numbers(values: Sequence[int]) -> str:
-    words = [str(v) for v in values]
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " y " + words[-1]
-
-
 def _globals_read(source: str) -> dict[str, set[str]]:
     """Top-level function/class name -> the module globals its body reads (via ``symtable``)."""
     def collect(table: symtable.SymbolTable) -> set[str]:
@@ -335,6 +326,11 @@ def _globals_read(source: str) -> dict[str, set[str]]:
     return found
 
 
+WHY_SKIPPED = ("al calificar solo se ejecutan las definiciones (imports, funciones, clases y "
+               "constantes), no el resto del código (prints, gráficos, entrenamientos)")
+"""The line that says why cells did not run, after the lists of those cells."""
+
+
 def keep_definitions(cells: Sequence[CodeCell]) -> tuple[list[CodeCell], list[str]]:
     """The pipeline step (cells must compile). Grader cells (number 0) pass untouched."""
     trees = [parse_cell(cell.source) for cell in cells]
@@ -343,6 +339,7 @@ def keep_definitions(cells: Sequence[CodeCell]) -> tuple[list[CodeCell], list[st
     keeper = _Filter(lazy)
     out: list[CodeCell] = []
     skipped: list[int] = []
+    partly: list[int] = []
     notes: list[tuple[int, str]] = []
     dropped_binds: dict[str, int] = {}
     kept_definitions: dict[str, tuple[int, set[str]]] = {}
@@ -369,13 +366,7 @@ def keep_definitions(cells: Sequence[CodeCell]) -> tuple[list[CodeCell], list[st
         if dropped and len(dropped) == len(meaningful):
             skipped.append(cell.number)
         elif len(dropped) > len(unmade):
-            statements = [n for n in dropped if n not in unmade]
-            shown = ", ".join(f"línea {_span(n)[0] + 1} `{_describe(n, cell.source)}`"
-                              for n in statements[:3])
-            more = f" y {len(statements) - 3} más" if len(statements) > 3 else ""
-            what = ("se omitió 1 instrucción que no es una definición" if len(statements) == 1
-                    else f"se omitieron {len(statements)} instrucciones que no son definiciones")
-            notes.append((cell.number, f"celda {cell.number}: al calificar {what}: {shown}{more}"))
+            partly.append(cell.number)
         for node in unmade:
             assert isinstance(node, _DEFINITIONS)
             needed = ", ".join(f"`{n}`" for n in sorted(keeper.missing.pop(id(node))))
@@ -389,10 +380,16 @@ def keep_definitions(cells: Sequence[CodeCell]) -> tuple[list[CodeCell], list[st
             notes.append((number, f"celda {number}: `{name}` usa `{global_name}`, que al calificar "
                           f"no existe: se asigna en la celda {dropped_binds[global_name]}, en una "
                           "instrucción que no se ejecuta"))
+    # One line per kind, however many cells (a 2000-cell notebook once got 993 notes, issue 18);
+    # what a student must act on (a definition left out, a global that is gone) stays per cell.
     ordered = [text for _, text in sorted(notes, key=lambda note: note[0])]
+    summary = []
     if skipped:
-        verb = "no se ejecutaron" if len(skipped) > 1 else "no se ejecutó"
-        label = "celdas" if len(skipped) > 1 else "la celda"
-        ordered.insert(0, f"{label} {_numbers(skipped)} {verb} al calificar (solo se usan "
-                          "definiciones: imports, funciones, clases y constantes)")
-    return out, ordered
+        summary.append(("celdas que no se ejecutaron" if len(skipped) > 1
+                        else "celda que no se ejecutó") + f" al calificar: {cell_ranges(skipped)}")
+    if partly:
+        summary.append(("celdas que se ejecutaron" if len(partly) > 1 else "celda que se ejecutó")
+                       + f" solo en parte: {cell_ranges(partly)}")
+    if summary:
+        summary.append(WHY_SKIPPED)
+    return out, summary + ordered

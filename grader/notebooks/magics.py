@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from grader.notebooks.cells import CodeCell
+from grader.notebooks.cells import CodeCell, cell_ranges
 
 PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun"})
 """Cell magics whose body is Python that IPython runs in the notebook's namespace."""
@@ -112,9 +112,9 @@ def _cell_magic(source: str) -> tuple[int, str] | None:
 
 
 def neutralise_magics(cells: Sequence[CodeCell]) -> tuple[list[CodeCell], list[str]]:
-    """The pipeline step: every cell made plain Python; a note per non-Python cell magic."""
+    """The pipeline step: every cell made plain Python; one note for the non-Python cell magics."""
     out: list[CodeCell] = []
-    notes: list[str] = []
+    skipped: dict[int, str] = {}
     for cell in cells:
         magic = _cell_magic(cell.source)
         if magic is None:
@@ -128,6 +128,12 @@ def neutralise_magics(cells: Sequence[CodeCell]) -> tuple[list[CodeCell], list[s
             out.append(CodeCell(cell.number, "\n".join([*lines[:index], head, body])))
         else:
             out.append(CodeCell(cell.number, "\n".join(f"{MARK} {line}" for line in lines)))
-            notes.append(f"celda {cell.number}: no se ejecutó: es una celda %%{name} (al calificar "
-                         "solo corre código Python)")
-    return out, notes
+            skipped[cell.number] = f"%%{name}"
+    if not skipped:
+        return out, []
+    kinds = ", ".join(dict.fromkeys(skipped.values()))
+    if len(skipped) == 1:
+        what = f"celda {next(iter(skipped))}: no se ejecutó: es una celda {kinds}"
+    else:
+        what = f"celdas que no se ejecutaron: {cell_ranges(list(skipped))}: son celdas {kinds}"
+    return out, [what + " (al calificar solo corre código Python)"]

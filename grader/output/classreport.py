@@ -41,6 +41,7 @@ from grader.course import Course
 from grader.errors import ConfigError
 from grader.intake.matching import KINDS as INTAKE_KINDS
 from grader.output import gradebook
+from grader.output.feedback import STATUS_TEXT, checks_text
 from grader.output.html import document, esc
 from grader.output.markdown import md_text
 from grader.results import Status, SubmissionResult
@@ -52,10 +53,10 @@ DPI = 100
 KIND_TEXT = {
     **INTAKE_KINDS,  # what grader intake lists in intake.json (read with --intake)
     "load_error": "no se pudo cargar",
-    "timeout": "tiempo agotado",
-    "crash": "el proceso terminó",
-    "memory": "sin memoria",
-    "protocol": "respuesta inválida",
+    "timeout": STATUS_TEXT[Status.TIMEOUT],
+    "crash": STATUS_TEXT[Status.CRASH],
+    "memory": STATUS_TEXT[Status.MEMORY],
+    "protocol": STATUS_TEXT[Status.PROTOCOL],
     "missing": "sin entrega",
     "late": "entrega tardía",
     "unmatched": "archivo sin estudiante",
@@ -190,7 +191,7 @@ def anomalies_of(result: SubmissionResult) -> list[Anomaly]:
         if hit:
             names = ", ".join(c.id for c in hit[:3]) + (f" y {len(hit) - 3} más" if len(hit) > 3 else "")
             found.append(Anomaly(result.student, result.tp, kind,
-                                 f"{len(hit)} comprobaciones ({names}): {_first_line(hit[0].message)}"))
+                                 f"{checks_text(len(hit))} ({names}): {_first_line(hit[0].message)}"))
     found += [Anomaly(result.student, result.tp, "review", line) for line in result.review]
     return found
 

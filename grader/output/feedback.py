@@ -8,7 +8,12 @@ job summary (``grader.output.github``). What a student may see is decided here, 
 - every exercise with its points and how many of its checks passed;
 - for each **public** check that did not pass: status, name, message and what the student's code
   printed during it;
-- for each **hidden** check that did not pass: status, name and message only.
+- for each **hidden** check that did not pass: status, name and message only;
+- the result's notes (how the file was read: notebook cells that did not run, files ignored),
+  after the grade table, under ``NOTES_TITLE``.
+
+Every surface names outcomes with ``STATUS_TEXT`` and counts with ``checks_text`` and
+``failed_text`` (``1 comprobación falló``), so a student reads the same words everywhere.
 
 What feedback never shows of a hidden check: its code, its inputs, its expected values (messages
 come from ``grader.compare``, which never prints an expected value), what the student's code
@@ -39,15 +44,18 @@ if TYPE_CHECKING:
     from grader.student.check import CheckReport
 
 STATUS_TEXT = {
-    Status.PASS: "ok",
+    Status.PASS: "bien",
     Status.PARTIAL: "parcial",
     Status.FAIL: "incorrecto",
     Status.ERROR: "error",
     Status.TIMEOUT: "tiempo agotado",
-    Status.CRASH: "el proceso terminó",
+    Status.CRASH: "se cayó",
     Status.MEMORY: "sin memoria",
     Status.PROTOCOL: "respuesta inválida",
 }
+"""The one Spanish label of each outcome, on every surface a person reads (terminal, notebook,
+Markdown, HTML, GitHub, the batch's lines, the class report). Machine formats keep the
+``Status`` values (``PASS``, ``FAIL``, ...): the result JSON, JUnit, Gradescope, Classroom."""
 VISIBILITY_TEXT = {"public": "pública", "hidden": "oculta"}
 MAX_OUTPUT_LINES = 20
 """Lines of captured output shown per public check (the harness already caps what it keeps)."""
@@ -161,6 +169,44 @@ def exercise_mark(exercise: ExerciseScore) -> str:
     return "◐" if exercise.earned > 0 else "✘"
 
 
+def checks_text(count: int) -> str:
+    """``1 comprobación``, ``3 comprobaciones``."""
+    return "1 comprobación" if count == 1 else f"{count} comprobaciones"
+
+
+def failed_text(count: int) -> str:
+    """``1 comprobación falló``, ``3 comprobaciones fallaron``."""
+    return checks_text(count) + (" falló" if count == 1 else " fallaron")
+
+
+NOTES_TITLE = "Para tener en cuenta"
+"""The heading of a result's notes (how the file was read: cells that did not run, files
+ignored), shown after the grade table; never "Nota", which is also the grade."""
+
+
+def shown_notes(notes: list[str]) -> list[str]:
+    """A result's notes as shown (under ``NOTES_TITLE``, after the grade table): cleaned, each
+    starting with a capital letter."""
+    shown = (clean(note).strip() for note in notes)
+    return [note[:1].upper() + note[1:] for note in shown if note]
+
+
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def note_parts(note: str) -> list[tuple[str, bool]]:
+    """``note`` as ``(text, is_code)`` pieces: the notes quote code between backticks
+    (``celda 2: `capa` usa `W0` ...``), which a Markdown or HTML surface shows as code."""
+    parts: list[tuple[str, bool]] = []
+    start = 0
+    for match in _CODE_SPAN.finditer(note):
+        if match.start() > start:
+            parts.append((note[start:match.start()], False))
+        parts.append((match.group(1), True))
+        start = match.end()
+    if start < len(note):
+        parts.append((note[start:], False))
+    return parts
 
 
 # --- the model ---------------------------------------------------------------------------------
@@ -199,6 +245,8 @@ class Feedback:
     exercises: tuple[ExerciseFeedback, ...]
     hidden_passed: int
     hidden_total: int
+    in_notebook: bool = False
+    """Shown in a notebook (``grader.check``): the student reruns a cell, not a command."""
 
     @property
     def file(self) -> str:
@@ -206,7 +254,13 @@ class Feedback:
 
     @property
     def notes(self) -> list[str]:
-        return self.result.notes
+        return shown_notes(self.result.notes)
+
+    @property
+    def next_step(self) -> str:
+        """The last line of a run with checks that did not pass."""
+        again = "volvé a ejecutar la celda" if self.in_notebook else "volvé a correr el comando"
+        return f"Corregí lo que falló y {again}."
 
     @property
     def load_error(self) -> str:
@@ -232,7 +286,7 @@ class Feedback:
         return reproduce_command(self.result)
 
 
-def of_result(result: SubmissionResult, *, title: str = "") -> Feedback:
+def of_result(result: SubmissionResult, *, title: str = "", in_notebook: bool = False) -> Feedback:
     """The feedback of a graded submission."""
     grouped = {exercise.name: items for exercise, items in failures(result)}
     passed, total = hidden_counts(result)
@@ -241,12 +295,13 @@ def of_result(result: SubmissionResult, *, title: str = "") -> Feedback:
         exercises=tuple(ExerciseFeedback(e, tuple(c for c in result.checks if c.exercise == e.name),
                                          tuple(grouped.get(e.name, ())))
                         for e in result.exercises),
-        hidden_passed=passed, hidden_total=total)
+        hidden_passed=passed, hidden_total=total, in_notebook=in_notebook)
 
 
 def of_check(report: CheckReport) -> Feedback:
     """The feedback of a ``grader check`` run (public checks only, no student name)."""
-    return of_result(result_of(report), title=report.assignment.title or report.assignment.name)
+    return of_result(result_of(report), title=report.assignment.title or report.assignment.name,
+                     in_notebook=report.in_notebook)
 
 
 def result_of(report: CheckReport) -> SubmissionResult:

@@ -42,7 +42,7 @@ from typing import Any
 from grader import results
 from grader.course import VISIBILITIES, Course, Exercise, load_assignment
 from grader.errors import UsageError
-from grader.output.feedback import check_name, short_id, shown_output
+from grader.output.feedback import NOTES_TITLE, check_name, short_id, shown_notes, shown_output
 from grader.results import CheckResult, Status, SubmissionResult
 from grader.submissions import safe_name
 
@@ -193,7 +193,9 @@ def gradescope(result: SubmissionResult, exercises: Sequence[Exercise], *,
                f"{_points(result.possible)} puntos)"]
     if result.load_error:
         summary.append(f"Tu archivo no se pudo cargar: {result.load_error}")
-    summary += [f"Nota: {note}" for note in result.notes]
+    notes = shown_notes(result.notes)
+    if notes:
+        summary += ["", f"{NOTES_TITLE}:", *(f"- {note}" for note in notes)]
     return {"score": round(result.earned, 4), "execution_time": round(result.duration_s, 3),
             "output": "\n".join(summary), "visibility": VISIBLE, "stdout_visibility": HIDDEN,
             "tests": tests}

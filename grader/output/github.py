@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from grader.output.feedback import Feedback
+from grader.output.feedback import STATUS_TEXT, Feedback
 from grader.output.formats import LOAD_ERROR_NAME, Entry
+from grader.output.markdown import md_notes
 from grader.text import clean
 
 
@@ -24,8 +25,6 @@ def summary_markdown(feedback: Feedback, failed: Sequence[Entry]) -> str:
     lines = [f"## {feedback.title}: comprobaciones públicas", "",
              f"{'✅' if feedback.passed else '❌'} **{result.earned:g} / {result.possible:g} puntos** "
              f"({result.score:.2f} / 10) en `{feedback.file}`", ""]
-    if feedback.notes:
-        lines += [*[f"> Nota: {_cell(note)}" for note in feedback.notes], ""]
     if feedback.load_error:
         lines += ["> **Tu archivo no se pudo cargar**, así que ninguna comprobación pudo correr:",
                   ">", *[f"> {line}" for line in feedback.load_error.splitlines()], ""]
@@ -36,11 +35,12 @@ def summary_markdown(feedback: Feedback, failed: Sequence[Entry]) -> str:
         lines.append(f"| {_cell(exercise.title)} | {score.earned:.2f} / {score.points:.2f} | "
                      f"{score.passed} / {score.checks} | {mark} |")
     lines.append(f"| **Total** | **{result.earned:.2f} / {result.possible:.2f}** | | |")
+    lines += md_notes(feedback.notes, heading="###")
     if failed and not feedback.load_error:
         lines += ["", "### Qué falló", ""]
         for entry in failed:
             where = f"**{_cell(entry.title)}** · `{entry.name}`" if entry.exercise else "**Ocultas**"
-            lines.append(f"- {where} ({entry.status.value}): {_cell(entry.message)}")
+            lines.append(f"- {where} ({STATUS_TEXT[entry.status]}): {_cell(entry.message)}")
             if entry.output:
                 lines += ["", "  ```text",
                           *[f"  {line}" for line in clean(entry.output).splitlines()[:20]],
@@ -73,6 +73,6 @@ def annotation_commands(feedback: Feedback, failed: Sequence[Entry], *,
     if feedback.load_error:
         return [command("Tu archivo no se pudo cargar", feedback.load_error,
                         lines.get(LOAD_ERROR_NAME))]
-    return [command(f"{entry.title}: {entry.name} ({entry.status.value})" if entry.exercise
+    return [command(f"{entry.title}: {entry.name} ({STATUS_TEXT[entry.status]})" if entry.exercise
                     else "Comprobaciones ocultas", entry.message, lines.get(entry.check_id))
             for entry in failed]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import html
 
-from grader.output.feedback import Failure, Feedback, of_result, short_id
+from grader.output.feedback import NOTES_TITLE, Failure, Feedback, note_parts, of_result
 from grader.results import SubmissionResult
 from grader.text import clean
 
@@ -45,7 +45,9 @@ code { background: var(--soft); padding: .05rem .3rem; border-radius: 4px; overf
 pre { background: var(--soft); border: 1px solid var(--line); border-radius: 6px; padding: .6rem .8rem;
       white-space: pre-wrap; overflow-wrap: anywhere; margin: .4rem 0; }
 .grade { font-size: 1.2em; }
-.note { border-left: 4px solid var(--warn); background: #fff8c5; padding: .4rem .8rem; margin: .5rem 0; }
+.notes { border-left: 4px solid var(--warn); background: #fff8c5; padding: .1rem 1rem .2rem;
+         margin: .75rem 0; }
+.notes h2 { border: 0; margin-top: .5rem; } .notes ul { padding-left: 1.2rem; }
 .load-error { border-left: 4px solid var(--bad); background: #ffebe9; padding: .1rem 1rem .6rem; }
 .load-error h2 { border: 0; margin-top: .75rem; }
 ul.failures { list-style: none; padding: 0; }
@@ -79,6 +81,20 @@ def document(title: str, body: str) -> str:
         f"{body}\n</main>\n</body>\n</html>\n")
 
 
+def note_html(note: str) -> str:
+    """A note as HTML: its backtick spans as ``<code>`` (``note_parts``), everything escaped."""
+    return "".join(f"<code>{esc(text)}</code>" if code else esc(text)
+                   for text, code in note_parts(note))
+
+
+def notes_html(notes: list[str], heading: str = "h2") -> str:
+    """The notes section (after the grade table); empty when there are no notes."""
+    if not notes:
+        return ""
+    return (f"<section class=\"notes\"><{heading}>{esc(NOTES_TITLE)}</{heading}><ul>"
+            + "".join(f"<li>{note_html(note)}</li>" for note in notes) + "</ul></section>")
+
+
 def _failure(item: Failure) -> str:
     parts = [f"<span class=\"status s-{esc(item.check.status.value)}\">{esc(item.status_text)}</span> "
              f"<span class=\"vis\">{esc(item.visibility_text)}</span> "
@@ -100,7 +116,6 @@ def html_report(result: SubmissionResult, *, title: str = "") -> str:
     body = [f"<h1>{esc(heading)}</h1>",
             f"<p>Archivo: <code>{esc(feedback.file)}</code> · Nota: <strong class=\"grade\">"
             f"{result.score:.2f} / 10</strong> ({result.earned:g} de {result.possible:g} puntos)</p>"]
-    body += [f"<p class=\"note\">Nota: {esc(note)}</p>" for note in feedback.notes]
     if feedback.load_error:
         body.append("<section class=\"load-error\"><h2>Tu archivo no se pudo cargar</h2>"
                     "<p>Ninguna comprobación pudo correr:</p>"
@@ -119,6 +134,8 @@ def html_report(result: SubmissionResult, *, title: str = "") -> str:
     if feedback.hidden_total and not feedback.load_error:
         body.append(f"<p>Comprobaciones ocultas: pasaron {feedback.hidden_passed} de "
                     f"{feedback.hidden_total}.</p>")
+    if feedback.notes:
+        body.append(notes_html(feedback.notes))
     if feedback.failed:
         body.append("<section class=\"failed\"><h2>Qué falló</h2>")
         for exercise in feedback.failed:
@@ -150,7 +167,6 @@ def check_html(feedback: Feedback) -> str:
         return html.escape(clean(value))
 
     out = [f"<div><p><strong>{text(feedback.title)}</strong>: comprobaciones públicas</p>"]
-    out += [f"<p><em>Nota:</em> {text(note)}</p>" for note in feedback.notes]
     if feedback.load_error:
         out.append(f"<p style=\"color:#cf222e\">No se pudo cargar:</p>"
                    f"<pre>{text(feedback.load_error)}</pre>")
@@ -159,20 +175,26 @@ def check_html(feedback: Feedback) -> str:
                "</th></tr></thead><tbody>")
     for exercise in feedback.exercises:
         name = text(exercise.title)
-        if not exercise.checks:
+        if not exercise.checks and not feedback.load_error:
             out.append(f"<tr><td>-</td><td>{name}</td><td></td><td>sin comprobaciones públicas"
                        "</td></tr>")
             continue
         failed = "".join(
-            f"<li><strong>{text(c.status.value)}</strong> {text(short_id(c))}: "
-            f"<pre style=\"white-space:pre-wrap;margin:0\">{text(c.message)}</pre></li>"
-            for c in exercise.checks if c.status.value != "PASS")
-        out.append(f"<tr><td>{_CELL_MARK[exercise.all_passed]}</td><td>{name}</td>"
+            f"<li><strong>{text(item.status_text)}</strong> {text(item.name)}: "
+            f"<pre style=\"white-space:pre-wrap;margin:0\">{text(item.message)}</pre></li>"
+            for item in exercise.failures)
+        ok = exercise.all_passed and not feedback.load_error
+        out.append(f"<tr><td>{_CELL_MARK[ok]}</td><td>{name}</td>"
                    f"<td style=\"text-align:right\">{exercise.score.earned:.2f} / "
                    f"{exercise.score.points:.2f}</td><td>"
                    + (f"<ul style=\"margin:0\">{failed}</ul>" if failed else "") + "</td></tr>")
     out.append("</tbody></table>")
     result = feedback.result
     out.append(f"<p>Total de las comprobaciones públicas: {result.earned:g} / {result.possible:g} "
-               f"puntos ({result.score:.2f} / 10).</p></div>")
+               f"puntos ({result.score:.2f} / 10).</p>")
+    if feedback.notes:
+        out.append(notes_html(feedback.notes, heading="h4"))
+    out.append(f"<p>{esc(feedback.next_step)}</p></div>" if not feedback.passed else
+               "<p>Todas las comprobaciones públicas pasan. Al calificar se corren además "
+               "comprobaciones ocultas.</p></div>")
     return "\n".join(out)

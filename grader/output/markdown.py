@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from grader.output.feedback import Failure, of_result
+from grader.output.feedback import NOTES_TITLE, Failure, note_parts, of_result
 from grader.results import SubmissionResult
 from grader.text import clean
 
@@ -40,6 +40,27 @@ def md_block(text: str, indent: str = "") -> list[str]:
     return [f"{indent}{fence}text", *(indent + line for line in text.splitlines()), f"{indent}{fence}"]
 
 
+def md_note(note: str) -> str:
+    """A note as Markdown: its backtick spans as code (``note_parts``), the rest literal."""
+    pieces = []
+    for text, code in note_parts(note):
+        if code:
+            pieces.append(md_code(text))
+            continue
+        # md_text joins whitespace runs and drops the ends: keep one space where text meets code.
+        lead = " " if text[:1].isspace() else ""
+        trail = " " if text[-1:].isspace() and text.strip() else ""
+        pieces.append(lead + md_text(text) + trail)
+    return "".join(pieces)
+
+
+def md_notes(notes: list[str], *, heading: str = "##") -> list[str]:
+    """The notes section (after the grade table), or nothing when there are no notes."""
+    if not notes:
+        return []
+    return ["", f"{heading} {NOTES_TITLE}", "", *(f"- {md_note(note)}" for note in notes)]
+
+
 def _md_failure(item: Failure) -> list[str]:
     head = f"- **{item.status_text}** · {item.visibility_text} · {md_code(item.name)}{item.case_text}"
     if "\n" in item.message:
@@ -57,8 +78,6 @@ def markdown(result: SubmissionResult, *, title: str = "") -> str:
     lines = [f"# {md_text(feedback.title)}: devolución para {md_text(result.student)}", "",
              f"Archivo: {md_code(feedback.file)} · Nota: **{result.score:.2f} / 10** "
              f"({result.earned:g} de {result.possible:g} puntos)", ""]
-    for note in feedback.notes:
-        lines += [f"> Nota: {md_text(note)}", ""]
     if feedback.load_error:
         lines += ["## Tu archivo no se pudo cargar", "", "Ninguna comprobación pudo correr:", "",
                   *md_block(feedback.load_error), ""]
@@ -70,6 +89,7 @@ def markdown(result: SubmissionResult, *, title: str = "") -> str:
     if feedback.hidden_total and not feedback.load_error:
         lines += ["", f"Comprobaciones ocultas: pasaron {feedback.hidden_passed} de "
                       f"{feedback.hidden_total}."]
+    lines += md_notes(feedback.notes)
     if feedback.failed:
         lines += ["", "## Qué falló", ""]
         for exercise in feedback.failed:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.markup import escape
 
-from grader.output.feedback import Feedback, of_check
+from grader.output.feedback import NOTES_TITLE, Feedback, of_check
 from grader.text import clean
 
 if TYPE_CHECKING:
@@ -35,32 +35,34 @@ def render(feedback: Feedback, console: Console) -> None:
     """Prints the feedback of a ``grader check`` run (public checks only)."""
     console.print(f"[bold]{shown(feedback.title)}[/bold] — comprobaciones públicas de "
                   f"{shown(feedback.file)}")
-    for note in feedback.notes:
-        console.print(f"Nota: {clean(note)}", markup=False)
     if feedback.load_error:
         console.print(f"\n[red]Tu archivo no se pudo cargar:[/red] {shown(feedback.load_error)}")
     console.print()
     width = max(len(e.title) for e in feedback.exercises)
     for exercise in feedback.exercises:
         label = exercise.title.ljust(width)
-        if not exercise.checks:
+        if not exercise.checks and not feedback.load_error:
             console.print(f"  [dim]-[/dim] {label}  [dim]sin comprobaciones públicas[/dim]")
             continue
-        console.print(f"  {STATUS_MARK[exercise.all_passed]} {label}  "
+        ok = exercise.all_passed and not feedback.load_error
+        console.print(f"  {STATUS_MARK[ok]} {label}  "
                       f"{exercise.score.earned:5.2f} / {exercise.score.points:.2f}")
         # The student's own machine and public checks: the whole message and output are shown.
         for item in exercise.failures:
-            check = item.check
-            console.print(f"      [red]{check.status.value}[/red] {shown(item.name)}: "
-                          f"{shown(check.message)}")
-            if check.output:
-                console.print("        salida: " + clean(check.output).strip().replace(
+            console.print(f"      [red]{shown(item.status_text)}[/red] {shown(item.name)}: "
+                          f"{shown(item.message)}")
+            if item.check.output:
+                console.print("        salida: " + clean(item.check.output).strip().replace(
                     "\n", "\n        "), markup=False)
     result = feedback.result
     console.print(f"\nTotal de las comprobaciones públicas: {result.earned:g} / {result.possible:g}"
                   f" puntos ({result.score:.2f} / 10).")
+    if feedback.notes:
+        console.print(f"\n{NOTES_TITLE}:")
+        for note in feedback.notes:
+            console.print(f"  · {note}", markup=False)
     if not feedback.passed:
-        console.print("Corregí lo que falló y volvé a correr el comando.")
+        console.print(("\n" if feedback.notes else "") + feedback.next_step)
     else:
-        console.print("[green]Todas las comprobaciones públicas pasan.[/green] Al calificar se "
-                      "corren además comprobaciones ocultas.")
+        console.print(("\n" if feedback.notes else "") + "[green]Todas las comprobaciones "
+                      "públicas pasan.[/green] Al calificar se corren además comprobaciones ocultas.")

@@ -228,9 +228,27 @@ class Worker:
             message = str(exc)
         except BaseException:
             message = "<mensaje ilegible>"
-        if isinstance(exc, SyntaxError) and exc.lineno is not None:
-            message = f"{exc.msg} (línea {exc.lineno})"
+        if isinstance(exc, SyntaxError):
+            message = syntax_error_message(exc)
         return {"type": type(exc).__name__, "message": message[:2000], "traceback": text[:4000]}
+
+
+def syntax_error_message(exc: SyntaxError) -> str:
+    """A syntax error as Python shows it, without the file: the message with its line number,
+    then that line with a caret under the spot (``^^^`` under a span)."""
+    if exc.lineno is None:
+        return str(exc.msg)
+    message = f"{exc.msg} (línea {exc.lineno})"
+    line = (exc.text or "").split("\n")[0].rstrip()
+    if not line.strip() or not exc.offset:
+        return message
+    code = line.lstrip()
+    indent = len(line) - len(code)
+    start = max(exc.offset - 1 - indent, 0)
+    same_line = exc.end_lineno in (None, exc.lineno) and (exc.end_offset or 0) > exc.offset
+    width = exc.end_offset - exc.offset if same_line and exc.end_offset else 1
+    width = max(1, min(width, len(code) - start))
+    return f"{message}\n    {code}\n    {' ' * start}{'^' * width}"
 
 
 def reset_random_state(seed: int, *, torch: bool) -> dict[str, Any]:

@@ -8,17 +8,20 @@ course repository.
 
 from __future__ import annotations
 
+import importlib.metadata
+import shlex
 import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from grader import scoring
 from grader.course import ASSIGNMENT_FILE, Assignment, Course, find_course, load_assignment, load_course
+from grader.course.load import REQUIREMENT
 from grader.engine.plugin import run_on_module
 from grader.engine.reference import EXPECTED_FILE, ReplayReference, load_reference
-from grader.errors import ConfigError, SubmissionError, UsageError
+from grader.errors import ConfigError, MissingPackages, SubmissionError, UsageError
 from grader.notebooks import DEFAULT_NOTEBOOK_MODE, MODES
 from grader.results import CheckResult, ExerciseScore
 from grader.sandbox.base import Limits
@@ -40,6 +43,8 @@ class CheckReport:
     """Where the checks came from (bundle folder or course repository)."""
     notes: list[str] = field(default_factory=list)
     """What the student should know about how the file was read (notebook cells skipped, ...)."""
+    in_notebook: bool = False
+    """Run from a notebook (``grader.check``): the feedback says to rerun the cell."""
 
     @property
     def passed(self) -> bool:
@@ -71,10 +76,35 @@ def bundle_notebook_mode(folder: Path) -> str:
     return str(mode)
 
 
+def bundle_seed_key(folder: Path) -> str:
+    """The key the course grades public checks with (``[checks] seed_key`` in a bundle's
+    ``assignment.toml``, written by ``grader release``): the same inputs, so the same messages,
+    here and in the graded feedback. Bundles older than it used ``""``."""
+    path = folder / ASSIGNMENT_FILE
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8")).get("checks", {})
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: TOML inválido: {exc}") from None
+    key = table.get("seed_key", "") if isinstance(table, dict) else None
+    if not isinstance(key, str):
+        raise ConfigError(f"{path} [checks].seed_key debe ser un texto (llegó {key!r})")
+    return key
+
+
+class Located(NamedTuple):
+    assignment: Assignment
+    reference: Any
+    label: str
+    """Where the checks were found, for messages."""
+    notebook_mode: str
+    seed_key: str
+    """The course's key for public checks' inputs (``Course.name``), as grading uses."""
+
+
 def locate(tp: str, file: Path, checks_dir: Path | None, *,
-           hint: str = CLI_HINT) -> tuple[Assignment, Any, str, str]:
-    """Finds the public checks for ``tp``: returns the assignment, its reference, a label and
-    the notebook mode to convert with. ``hint`` ends the error when nothing is found."""
+           hint: str = CLI_HINT) -> Located:
+    """Finds the public checks for ``tp``, in a bundle's ``checks/`` or the course repository.
+    ``hint`` ends the error when nothing is found."""
     candidates = [checks_dir] if checks_dir else [
         file.parent / "checks", Path.cwd() / "checks", file.parent / tp / "checks"]
     for folder in candidates:
@@ -84,19 +114,45 @@ def locate(tp: str, file: Path, checks_dir: Path | None, *,
                 raise UsageError(f"{folder} tiene las comprobaciones de {assignment.name}, no de {tp}")
             expected = folder / EXPECTED_FILE
             if expected.is_file():
-                return (assignment, ReplayReference(expected), str(folder),
-                        bundle_notebook_mode(folder))
+                return Located(assignment, ReplayReference(expected), str(folder),
+                               bundle_notebook_mode(folder), bundle_seed_key(folder))
     course_file = find_course(Path.cwd()) or find_course(file.parent)
     if course_file is not None:
         course = load_course(course_file)
         entry = course.tp(tp)
         assignment = load_assignment(entry.assignment)
         if entry.reference is not None:
-            return (assignment, load_reference(entry.reference, assignment.module),
-                    str(entry.assignment), entry.notebook_mode)
+            return Located(assignment, load_reference(entry.reference, assignment.module),
+                           str(entry.assignment), entry.notebook_mode, course.name)
     looked = ", ".join(dict.fromkeys(str(c) for c in candidates if c is not None))
     raise UsageError(f"no encontré las comprobaciones de {tp}: busqué {looked} y un course.toml. "
                      + hint)
+
+
+def missing_packages(requirements: tuple[str, ...]) -> list[str]:
+    """The requirements (``torch>=2.1``) whose distribution is not installed here. Installed
+    versions are not compared: an older torch still runs the checks, a missing one cannot."""
+    missing = []
+    for requirement in requirements:
+        match = REQUIREMENT.match(requirement)
+        name = match["name"] if match else requirement
+        try:
+            importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(requirement)
+    return missing
+
+
+def require_packages(assignment: Assignment, source: str) -> None:
+    """Raises ``MissingPackages`` naming every package the TP needs that this machine lacks,
+    with the one command that installs them (the bundle's ``requirements.txt`` when there)."""
+    missing = missing_packages(assignment.requirements)
+    if not missing:
+        return
+    listed = Path(source).parent / "requirements.txt"
+    install = (f"pip install -r {shlex.quote(str(listed))}" if listed.is_file()
+               else "pip install " + " ".join(shlex.quote(r) for r in missing))
+    raise MissingPackages(assignment.name, missing, install)
 
 
 def check_file(tp: str, file: Path, *, checks_dir: Path | None = None,
@@ -106,7 +162,8 @@ def check_file(tp: str, file: Path, *, checks_dir: Path | None = None,
         raise UsageError(f"no existe el archivo {file}")
     if file.suffix not in (".py", ".ipynb"):
         raise UsageError(f"se esperaba un archivo .py o .ipynb; llegó {file.name}")
-    assignment, reference, source, notebook_mode = locate(tp, file, checks_dir)
+    assignment, reference, source, notebook_mode, seed_key = locate(tp, file, checks_dir)
+    require_packages(assignment, source)
     limits = limits or Limits.from_mapping(assignment.limits, where="assignment.toml [limits]")
     with tempfile.TemporaryDirectory(prefix="grader-check-") as tmp:
         module_file = Path(tmp) / f"{assignment.module}.py"
@@ -121,18 +178,18 @@ def check_file(tp: str, file: Path, *, checks_dir: Path | None = None,
         run = run_on_module(
             assignment, module_file, reference, list(assignment.public_checks),
             backend=None if backend == "inprocess" else SubprocessBackend(isolation="none"),
-            limits=limits)
+            limits=limits, seed_key=seed_key)
     return make_report(assignment, file, run.checks, run.load_error, source, prepared.notes)
 
 
 def make_report(assignment: Assignment, file: Path, checks: list[CheckResult], load_error: str,
-                source: str, notes: tuple[str, ...] = ()) -> CheckReport:
+                source: str, notes: tuple[str, ...] = (), *, in_notebook: bool = False) -> CheckReport:
     """Scores ``checks`` into the report that ``render_check`` shows."""
     exercises = scoring.score_checks(checks, assignment.exercises)
     earned, possible, score = scoring.tp_score(exercises)
     return CheckReport(assignment=assignment, file=file, checks=checks, exercises=exercises,
                        earned=earned, possible=possible, score=score, load_error=load_error,
-                       source=source, notes=list(notes))
+                       source=source, notes=list(notes), in_notebook=in_notebook)
 
 
 def course_of(path: Path) -> Course:

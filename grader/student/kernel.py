@@ -17,18 +17,15 @@ the report is returned.
 from __future__ import annotations
 
 import ast
-import functools
 import inspect
 import io
 import os
 import sys
 import textwrap
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
-
-from grader.errors import GraderError, StudentError
 
 if TYPE_CHECKING:
     from grader.student.check import CheckReport
@@ -53,58 +50,33 @@ def kernel_namespace() -> dict[str, Any]:
     return dict(vars(sys.modules["__main__"]))
 
 
-class MissingName(StudentError, AttributeError):
-    """A name the notebook has not defined: still an AttributeError for ``getattr(m, n, default)``."""
-
-
-class _KernelModule(ModuleType):
-    """The kernel's definitions as the student's module. A name the notebook has not defined
-    reads as in the sandbox (``tp1.py no define 'softmax'``), not as a bare AttributeError."""
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        raise MissingName("AttributeError", f"module '{self.__name__}' has no attribute '{name}'")
-
-
 def _defined_here(value: Any) -> bool:
     return (inspect.isfunction(value) or inspect.isclass(value)) and (
         getattr(value, "__module__", None) == "__main__")
 
 
-def _code_files(values: Iterable[Any]) -> set[str]:
+def code_files(namespace: Mapping[str, Any]) -> set[str]:
     """The files (one per Jupyter cell) where the notebook's functions and methods were written."""
     files: set[str] = set()
-    for value in values:
+    for value in namespace.values():
+        if not _defined_here(value):
+            continue
         members = vars(value).values() if inspect.isclass(value) else [value]
         files |= {m.__code__.co_filename for m in members if inspect.isfunction(m)}
     return files
 
 
-def _reporting(function: Any, files: set[str]) -> Any:
-    """``function`` raising what it raises as the student's error, as the sandbox reports it
-    (``no está implementado todavía``, ``el código lanzó ValueError ...`` with its traceback)."""
-    from grader.engine.inprocess import student_error
-
-    @functools.wraps(function)
-    def call(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return function(*args, **kwargs)
-        except (GraderError, StudentError):
-            raise  # the check's deadline (WorkerTimeout), or a nested call already described
-        except Exception as exc:
-            raise student_error(exc, files) from None
-
-    return call
-
-
 def namespace_module(namespace: Mapping[str, Any], name: str) -> ModuleType:
     """A module named ``name`` holding the namespace's objects: the same objects, except that
-    the notebook's own functions report their exceptions as student errors."""
-    module = _KernelModule(name)
+    the notebook's own functions report their exceptions as student errors, as the sandbox's
+    worker would (what its classes' methods raise, the checks' classification turns into the
+    same errors: ``grader.engine.plugin.classify``)."""
+    from grader.engine.inprocess import StudentModule, reporting
+
+    module = StudentModule(name)
     values = {k: v for k, v in namespace.items() if not (k.startswith("__") and k.endswith("__"))}
-    files = _code_files(v for v in values.values() if _defined_here(v))
-    module.__dict__.update({k: _reporting(v, files) if _defined_here(v) and inspect.isfunction(v)
+    files = code_files(values)
+    module.__dict__.update({k: reporting(v, files) if _defined_here(v) and inspect.isfunction(v)
                             else v for k, v in values.items()})
     return module
 
@@ -171,13 +143,13 @@ def check(tp: str, *, checks: str | Path | None = None, namespace: Mapping[str, 
     from grader.engine.inprocess import InprocessStudent
     from grader.engine.plugin import GradingPlugin, run_checks
     from grader.sandbox.base import Limits
-    from grader.student.check import locate, make_report
+    from grader.student.check import locate, make_report, require_packages
 
     values = kernel_namespace() if namespace is None else dict(namespace)
     here = Path.cwd()
-    assignment, reference, label, _ = locate(tp, here / f"{tp}.ipynb",
-                                             Path(checks) if checks is not None else None,
-                                             hint=KERNEL_HINT)
+    assignment, reference, label, _, seed_key = locate(
+        tp, here / f"{tp}.ipynb", Path(checks) if checks is not None else None, hint=KERNEL_HINT)
+    require_packages(assignment, label)
     limits = Limits.from_mapping(assignment.limits, where=f"{label} [limits]")
     helpers = (assignment.worker_helpers.read_text(encoding="utf-8")
                if assignment.worker_helpers is not None else None)
@@ -186,20 +158,21 @@ def check(tp: str, *, checks: str | Path | None = None, namespace: Mapping[str, 
     provider = InprocessStudent(None, assignment.module, limits, cpu_time=False,
                                 uses_torch=assignment.uses_torch,
                                 helpers_source=helpers,
-                                module=namespace_module(values, assignment.module))
+                                module=namespace_module(values, assignment.module),
+                                student_files=code_files(values))
     forbidden = static.forbidden_uses(
         namespace_source(values), [f for e in assignment.exercises if e.numpy_only for f in e.functions],
         assignment.forbidden_modules)
     plugin = GradingPlugin(assignment=assignment, provider=provider, reference=reference,
                            public_files=set(assignment.public_checks), forbidden=forbidden,
-                           timed=provider.timed)
+                           seed_key=seed_key, timed=provider.timed, student_files=provider.student_files)
     try:
         results = run_checks(list(assignment.public_checks), plugin, rootdir=assignment.root)
     finally:
         provider.close()
     notebook = Path(os.environ.get("JPY_SESSION_NAME") or f"{tp}.ipynb")
     report = make_report(assignment, notebook, results, plugin.load_error, label,
-                         notes=(KERNEL_NOTE,))
+                         notes=(KERNEL_NOTE,), in_notebook=True)
     if show:
         display_report(report)
     return report

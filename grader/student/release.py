@@ -121,8 +121,10 @@ def release(course: Course, tp: str, out: Path, *, force: bool = False,
         shutil.rmtree(out)
     reference_file = entry.reference / f"{assignment.module}.py"
     recording = RecordingReference(load_reference(entry.reference, assignment.module))
+    # The course's seed key, as grading uses: the bundle's checks draw the same public inputs
+    # (grader check's messages then quote the graded feedback's numbers).
     run = run_on_module(assignment, reference_file, recording, list(assignment.public_checks),
-                        backend=None, limits=course.limits_for(assignment))
+                        backend=None, limits=course.limits_for(assignment), seed_key=course.name)
     failing = [f"{c.id}: {c.message}" for c in run.checks if c.status is not Status.PASS]
     if failing:
         raise ConfigError("las comprobaciones públicas no pasan con la solución de referencia:\n"
@@ -143,7 +145,7 @@ def release(course: Course, tp: str, out: Path, *, force: bool = False,
         (checks_dir / EXPECTED_FILE).write_bytes(recording.dump())
         (checks_dir / "assignment.toml").write_text(_bundle_toml(
             assignment.root / "assignment.toml", [p.name for p in assignment.public_checks],
-            helpers.name if helpers is not None else None, entry.notebook_mode))
+            helpers.name if helpers is not None else None, entry.notebook_mode, course.name))
         if with_wheel:
             grader_spec = f"./{_build_wheel(staging).name}"
         (staging / "requirements.txt").write_text("\n".join(
@@ -185,7 +187,8 @@ def _build_wheel(folder: Path) -> Path:
         return Path(shutil.copy2(wheels[0], folder / wheels[0].name))
 
 
-def _bundle_toml(source: Path, public: list[str], helpers: str | None, notebook_mode: str) -> str:
+def _bundle_toml(source: Path, public: list[str], helpers: str | None, notebook_mode: str,
+                 seed_key: str) -> str:
     """The assignment file with paths rewritten for the bundle and no hidden checks listed (nor
     named, as ``check_visibility`` does), and the course's notebook mode
     (``grader.student.check.bundle_notebook_mode`` reads it back)."""
@@ -203,7 +206,10 @@ def _bundle_toml(source: Path, public: list[str], helpers: str | None, notebook_
             line = f'worker_helpers = "{helpers}"'
         lines.append(line)
     lines += ["", "# Cómo se lee un notebook al calificar (course.toml, [[tp]] notebook_mode);",
-              "# grader check lo lee igual.", "[notebook]", f'mode = "{notebook_mode}"']
+              "# grader check lo lee igual.", "[notebook]", f'mode = "{notebook_mode}"',
+              "", "# Con qué clave se sortean las entradas de las comprobaciones públicas al calificar;",
+              "# grader check usa la misma (mismas entradas, mismos mensajes).", "[checks]",
+              f"seed_key = {json.dumps(seed_key)}"]
     return "\n".join(lines) + "\n"
 
 

@@ -52,3 +52,11 @@ def test_the_audits_files_do_not_change_the_fingerprint(mini_course):
     assert fingerprint(course, course.tp("tp1")) == before
     (mini_course / "assignment" / "hidden" / "test_hidden.py").write_text("# otra\n")
     assert fingerprint(course, course.tp("tp1")) != before
+
+
+def test_calibration_recipes_do_not_change_the_fingerprint(mini_course):
+    course = load_course(mini_course / "course.toml")
+    before = fingerprint(course, course.tp("tp1"))
+    (mini_course / "ref" / "recipes").mkdir()
+    (mini_course / "ref" / "recipes" / "loop_other.py").write_text("def loop():\n    return 1\n")
+    assert fingerprint(course, course.tp("tp1")) == before

@@ -14,9 +14,9 @@ from grader.engine.grade import grade_submission
 from grader.errors import ConfigError, SubmissionError
 from grader.notebooks import CodeCell, convert, notebook_to_source
 from grader.notebooks.assemble import assemble, hoist_future_imports
-from grader.notebooks.cells import code_cells, read_notebook
+from grader.notebooks.cells import cell_ranges, code_cells, read_notebook
 from grader.notebooks.colab import make_colab_harmless
-from grader.notebooks.definitions import keep_definitions
+from grader.notebooks.definitions import WHY_SKIPPED, keep_definitions
 from grader.notebooks.magics import neutralise_lines, neutralise_magics
 from grader.notebooks.syntax import drop_syntax_errors, parse_cell
 from grader.output.markdown import markdown
@@ -77,6 +77,30 @@ def test_a_corrupt_notebook_is_refused_saying_where_the_json_breaks():
         convert(NOTEBOOKS / "corrupt.ipynb")
     assert str(error.value).startswith("corrupt.ipynb no es un notebook válido: el JSON está roto "
                                        "en la línea ")
+
+
+def test_a_zip_named_ipynb_is_refused_as_a_zip(tmp_path):
+    import zipfile
+
+    path = tmp_path / "tp1.ipynb"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("tp1.ipynb", "{}")
+    with pytest.raises(SubmissionError) as error:
+        convert(path)
+    assert str(error.value) == ("tp1.ipynb es un .zip, no un notebook: si tu notebook está adentro, "
+                                "descomprimilo y entregá el .ipynb")
+
+
+def test_a_binary_file_named_ipynb_says_what_it_is(tmp_path):
+    path = tmp_path / "tp1.ipynb"
+    path.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    with pytest.raises(SubmissionError, match=r"^tp1\.ipynb es un archivo binario, no un notebook "
+                                              r"\(un notebook es texto JSON\): es un PDF;"):
+        convert(path)
+    path.write_bytes(b"\x00\x01\x02 datos")
+    with pytest.raises(SubmissionError, match=r"^tp1\.ipynb es un archivo binario, no un notebook "
+                                              r"\(un notebook es texto JSON\); ¿entregaste"):
+        convert(path)
 
 
 def test_json_that_is_not_a_notebook_is_refused(tmp_path):
@@ -146,6 +170,13 @@ def test_other_cell_magics_are_commented_out_and_reported():
     cells, notes = neutralise_magics(numbered("x = 1", "%%bash\nls -la"))
     assert cells[1].source == "# [grader] %%bash\n# [grader] ls -la"
     assert notes == ["celda 2: no se ejecutó: es una celda %%bash (al calificar solo corre código Python)"]
+
+
+def test_many_cell_magics_are_one_note_with_their_cells_as_ranges():
+    _, notes = neutralise_magics(numbered("%%bash\nls", "%%bash\npwd", "%%bash\nid", "x = 1",
+                                          "%%html\n<b>hola</b>"))
+    assert notes == ["celdas que no se ejecutaron: 1-3, 5: son celdas %%bash, %%html (al calificar "
+                     "solo corre código Python)"]
 
 
 # --- syntax errors ------------------------------------------------------------------------------
@@ -246,11 +277,24 @@ def test_top_level_work_is_dropped_and_reported_per_cell():
         "def predict(x):\n    return x\nprint(predict(3))\nX = np.load('datos.npy')",
         "assert False, 'auto-test'")
     assert "model" not in namespace and "X" not in namespace and namespace["predict"](4) == 4
-    assert notes == [
-        "celdas 2 y 4 no se ejecutaron al calificar (solo se usan definiciones: imports, funciones, "
-        "clases y constantes)",
-        "celda 3: al calificar se omitieron 2 instrucciones que no son definiciones: línea 3 "
-        "`print(predict(3))`, línea 4 `X = np.load('datos.npy')`"]
+    assert notes == ["celdas que no se ejecutaron al calificar: 2, 4",
+                     "celda que se ejecutó solo en parte: 3", WHY_SKIPPED]
+
+
+def test_a_long_notebook_gets_one_line_per_kind_of_skipped_cell_with_ranges():
+    # A 2000-cell notebook once opened its feedback with 993 notes, one per cell (issue 18).
+    sources = ["import numpy as np"] + ["print(np.ones(2))", "def f():\n    return 1\nprint(f())"] * 999
+    _, notes = definitions(*sources, "def g():\n    return 2", "g()", "g()")
+    first = ", ".join(str(n) for n in range(2, 41, 2))
+    assert notes == [f"celdas que no se ejecutaron al calificar: {first} y 981 más",
+                     "celdas que se ejecutaron solo en parte: " + ", ".join(str(n) for n in range(3, 42, 2))
+                     + " y 979 más", WHY_SKIPPED]
+
+
+def test_cell_numbers_read_as_ranges():
+    assert cell_ranges([40, 3, 29, *range(31, 40)]) == "3, 29, 31-40"
+    assert (cell_ranges([5]), cell_ranges([1, 2]), cell_ranges([1, 2, 3, 5, 6])) == ("5", "1, 2", "1-3, 5, 6")
+    assert cell_ranges([1, 3, 5, *range(7, 100)], limit=3) == "1, 3, 5 y 93 más"
 
 
 def test_the_last_definition_wins_as_in_python():
@@ -271,8 +315,7 @@ def test_import_fallbacks_and_constant_conditions_are_kept_and_the_main_guard_is
         "if torch.cuda.is_available():\n    LADO = 'gpu'\nelse:\n    LADO = 'cpu'\n"
         "if __name__ == '__main__':\n    raise SystemExit('no debe correr')")
     assert (namespace["nx"], str(namespace["DEVICE"]), namespace["LADO"]) == (None, "cpu", "cpu")
-    assert notes == ["celda 1: al calificar se omitió 1 instrucción que no es una definición: línea 11 "
-                     "`if __name__ == '__main__':`"]
+    assert notes == ["celda que se ejecutó solo en parte: 1", WHY_SKIPPED]
 
 
 def test_a_definition_that_needs_a_dropped_name_is_left_out_and_explained():
@@ -280,8 +323,7 @@ def test_a_definition_that_needs_a_dropped_name_is_left_out_and_explained():
                                    "def capa(x, W=W0):\n    return x @ W\ndef otra(x):\n    return x")
     assert "capa" not in namespace and namespace["otra"](1) == 1
     assert notes == [
-        "celda 1: al calificar se omitió 1 instrucción que no es una definición: línea 2 "
-        "`W0 = np.load('pesos.npy')`",
+        "celda que se ejecutó solo en parte: 1", WHY_SKIPPED,
         "celda 2: `capa` no se definió al calificar: usa `W0`, que en ese punto no está definido (solo se "
         "ejecutan definiciones)"]
 
@@ -317,14 +359,8 @@ def test_a_colab_training_notebook_in_both_modes():
     full = convert(COLAB, mode="full")
     assert run(defined.source)["history"] == []
     assert len(run(full.source)["history"]) == 3
-    assert defined.notes == (
-        "la celda 9 no se ejecutó al calificar (solo se usan definiciones: imports, funciones, clases y "
-        "constantes)",
-        "celda 2: al calificar se omitió 1 instrucción que no es una definición: línea 2 "
-        "`drive.mount('/content/drive')`",
-        "celda 8: al calificar se omitieron 4 instrucciones que no son definiciones: línea 3 "
-        "`W = rng.normal(size=(2, 1))`, línea 4 `for epoch in range(EPOCHS):`, línea 8 "
-        "`plt.plot(history)` y 1 más")
+    assert defined.notes == ("celda que no se ejecutó al calificar: 9",
+                             "celdas que se ejecutaron solo en parte: 2, 8", WHY_SKIPPED)
     assert full.notes == ()
 
 
@@ -352,9 +388,12 @@ def test_grading_a_colab_notebook_tells_the_student_which_cells_were_skipped(min
     result = grade_submission(course, "tp1", COLAB, student="ana", backend="inprocess",
                               notes=("se ignoró tp1.py",))
     assert result.score == 10.0 and result.load_error == ""
-    assert result.notes[0] == "se ignoró tp1.py"
-    assert result.notes[1].startswith("la celda 9 no se ejecutó al calificar")
-    assert "> Nota: la celda 9 no se ejecutó al calificar" in markdown(result)
+    assert result.notes[:2] == ["se ignoró tp1.py", "celda que no se ejecutó al calificar: 9"]
+    report = markdown(result)
+    assert "Nota: celda" not in report and "> Nota" not in report
+    # After the grade table, in one short section.
+    assert report.index("| Ejercicio |") < report.index("## Para tener en cuenta") < report.index(
+        "- Celda que no se ejecutó al calificar: 9\n- Celdas que se ejecutaron solo en parte: 2, 8\n")
 
 
 def test_full_mode_runs_the_training_and_its_plot_headless_in_the_sandbox(mini_course):
@@ -374,7 +413,7 @@ def test_release_carries_the_mode_into_the_bundle_and_check_converts_the_same_wa
     toml = bundle / "checks" / "assignment.toml"
     toml.write_text(toml.read_text().replace('mode = "full"', 'mode = "definitions"'))
     defined = check_file("tp1", bundle / "tp1.ipynb", backend="inprocess")
-    assert defined.passed and defined.notes[0].startswith("la celda 9 no se ejecutó")
+    assert defined.passed and defined.notes[0] == "celda que no se ejecutó al calificar: 9"
     toml.write_text(toml.read_text().replace('mode = "definitions"', 'mode = "todo"'))
     with pytest.raises(ConfigError, match=r"\[notebook\].mode debe ser uno de \['definitions', 'full'\]"):
         check_file("tp1", bundle / "tp1.ipynb", backend="inprocess")
@@ -389,5 +428,7 @@ def test_grader_check_prints_the_notes(mini_course, monkeypatch):
     shutil.copyfile(COLAB, mini_course / "tp1.ipynb")
     result = CliRunner().invoke(main, ["check", "tp1", "tp1.ipynb", "--backend", "inprocess"])
     assert result.exit_code == 0, result.output
-    assert "Nota: la celda 9 no se ejecutó al calificar" in result.output
-    assert "Nota: celda 8: al calificar se omitieron 4 instrucciones" in result.output
+    assert "Nota:" not in result.output
+    notes = result.output.split("Total de las comprobaciones públicas")[1]
+    assert ("\nPara tener en cuenta:\n  · Celda que no se ejecutó al calificar: 9\n  · Celdas que se "
+            "ejecutaron solo en parte: 2, 8\n  · Al calificar solo se ejecutan las definiciones") in notes

@@ -115,7 +115,7 @@ def test_every_anomaly_is_listed_with_what_happened(course):
                    ("tp2", "bruno", "missing"), ("tp2", "carla", "missing"),
                    ("tp2", "dani", "missing"), ("tp2", "bruno", "late"), ("", "", "problem")}
     timeout = next(a for a in summary.anomalies if a.kind == "timeout")
-    assert timeout.detail == "1 comprobaciones (public::test_relu): relu falló"
+    assert timeout.detail == "1 comprobación (public::test_relu): relu falló"
     assert next(a for a in summary.anomalies if a.kind == "late").kind_text == "entrega tardía"
 
 

@@ -83,6 +83,37 @@ def test_a_public_failure_shows_its_message_and_what_the_code_printed():
         assert "Comprobaciones ocultas: pasaron 1 de 3." in text
 
 
+def test_each_failure_carries_its_status_in_the_one_spanish_vocabulary():
+    markdown, page = both(typical())
+    assert "- **incorrecto** · pública · `test_linear_backward`: `linear_backward: dW tiene" in markdown
+    assert "- **tiempo agotado** · oculta · `test_linear_matches_reference` (caso 2)" in markdown
+    assert '<span class="status s-FAIL">incorrecto</span> <span class="vis">pública</span>' in page
+    assert "FAIL" not in markdown and ">TIMEOUT<" not in page
+
+
+NOTES = ["se ignoró tp1.py (se calificó tp1.ipynb, el más nuevo)",
+         "celdas que no se ejecutaron al calificar: 3, 29, 31-40",
+         "celda 12: `capa` no se definió al calificar: usa `W0`, que en ese punto no está definido"]
+
+
+def test_notes_are_one_section_after_the_grade_table_never_called_nota():
+    markdown, page = both(graded(typical().checks, notes=NOTES))
+    assert "Nota: se" not in markdown and "> Nota" not in markdown and "Nota: celda" not in page
+    assert markdown.index("| ✔ | ReLU |") < markdown.index("## Para tener en cuenta\n\n"
+                                                         "- Se ignoró tp1.py (se calificó tp1.ipynb, "
+                                                         "el más nuevo)\n- Celdas que no se "
+                                                         "ejecutaron al calificar: 3, 29, 31-40\n")
+    assert page.index("</table>") < page.index("<h2>Para tener en cuenta</h2>")
+
+
+def test_code_in_a_note_is_code_in_markdown_and_html_not_literal_backticks():
+    markdown, page = both(graded(typical().checks, notes=NOTES))
+    assert "- Celda 12: `capa` no se definió al calificar: usa `W0`, que en ese punto" in markdown
+    assert "<li>Celda 12: <code>capa</code> no se definió al calificar: usa <code>W0</code>," in page
+    rendered = MarkdownIt("commonmark").render(markdown)
+    assert "<li>Celda 12: <code>capa</code> no se definió al calificar: usa <code>W0</code>," in rendered
+
+
 def test_every_exercise_is_listed_with_its_points():
     markdown = report.markdown(typical())
     assert "| ✘ | Capa lineal | 0.00 / 2.00 | 1 / 4 |" in markdown
@@ -114,7 +145,8 @@ def hostile_result() -> SubmissionResult:
                     output=f"```\n{HOSTILE}\n```\n"),
         CheckResult("public::test_relu", "relu", "public", Status.ERROR,
                     message=f"el código lanzó KeyError: {HOSTILE}\nTraceback:\n  ```\n  {HOSTILE}"),
-    ], student=f"x{HOSTILE}", submission_file=f"{HOSTILE}.py", notes=[f"se ignoró {HOSTILE}"])
+    ], student=f"x{HOSTILE}", submission_file=f"{HOSTILE}.py",
+        notes=[f"se ignoró {HOSTILE}", f"celda 3: `{HOSTILE}` no se definió"])
 
 
 def test_markdown_from_hostile_student_text_renders_as_text():

@@ -76,6 +76,14 @@ def test_a_student_exception_is_described_with_the_students_own_frames(student):
     assert "student_worker_test.py" in reply["error"]["traceback"]
 
 
+def test_a_file_that_does_not_compile_shows_its_line_with_a_caret_as_python_does(tmp_path):
+    path = tmp_path / "student_syntax_test.py"
+    path.write_text("def ok():\n    return 1\n\n\ndef loop(:\n    return 1\n")
+    reply = Driver().send("load", path=str(path), name=f"student_syntax_test_{next(_ids)}")
+    assert reply["ok"] is False and reply["error"]["type"] == "SyntaxError"
+    assert reply["error"]["message"] == "invalid syntax (línea 5)\n    def loop(:\n             ^"
+
+
 @pytest.mark.parametrize("message, expected", [
     ({"op": "hello"}, "pedido sin id"),
     ({"id": 3, "op": "exec"}, "operación desconocida: 'exec'"),

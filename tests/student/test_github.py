@@ -40,6 +40,7 @@ from grader.student.github import (
     collect_repos,
     definition_lines,
     read_repo_list,
+    summary_markdown,
 )
 from grader.student.release import release
 
@@ -304,12 +305,13 @@ def test_a_push_with_a_wrong_exercise_fails_with_a_summary_annotations_and_class
     assert "| Capa lineal | 0.00 / 2.00 | 2 / 3 | ❌ |" in job.summary
     assert "| ReLU | 1.00 / 1.00 | 2 / 2 | ✅ |" in job.summary
     assert "| **Total** | **18.00 / 20.00** | | |" in job.summary
-    assert "- **Capa lineal** · `test_linear_backward` (FAIL): linear_backward: db difiere" in job.summary
+    assert ("- **Capa lineal** · `test_linear_backward` (incorrecto): linear_backward: db difiere"
+            in job.summary)
     line = definition_lines(repo / "tp1.py")["linear_backward"]
     annotations = [a for a in check.stdout.splitlines() if a.startswith("::")]
     assert len(annotations) == 1
     assert annotations[0].startswith(f"::error file=tp1.py,line={line},title=Capa lineal%3A "
-                                     "test_linear_backward (FAIL)::linear_backward: db difiere")
+                                     "test_linear_backward (incorrecto)::linear_backward: db difiere")
     runner = json.loads(base64.b64decode(check.outputs["result"]))
     jsonschema.validate(runner, CLASSROOM)
     assert (runner["status"], runner["max_score"]) == ("fail", 20)
@@ -480,11 +482,25 @@ def test_annotations_point_at_the_traceback_line_or_the_def_of_the_function(mini
     assert check_lines(report) == {"public::test_lin": 10, "public::test_loop": 4,
                                    "public::test_other": 4}
     assert annotation_commands(report) == [
-        "::error file=tp1.py,line=10,title=lin%3A test_lin (ERROR)::el código lanzó ValueError: boom"
+        "::error file=tp1.py,line=10,title=lin%3A test_lin (error)::el código lanzó ValueError: boom"
         '%0A  File "tp1.py", line 10, in linear_forward%0A    raise ValueError("boom")',
-        "::error file=tp1.py,line=4,title=loop%3A test_loop (FAIL)::loop: 100%25 mal, se esperaba 1, "
+        "::error file=tp1.py,line=4,title=loop%3A test_loop (incorrecto)::loop: 100%25 mal, se esperaba 1, "
         "llegó 2%0Asegunda línea",
-        "::error file=tp1.py,line=4,title=loop%3A test_other (TIMEOUT)::tardó demasiado"]
+        "::error file=tp1.py,line=4,title=loop%3A test_other (tiempo agotado)::tardó demasiado"]
+
+
+def test_the_summary_shows_the_notes_after_the_table_with_their_code_as_code(mini_course):
+    checks = [CheckResult("public::test_lin", "lin", "public", Status.FAIL, message="mal"),
+              CheckResult("public::test_loop", "loop", "public", Status.PASS)]
+    report = _report(mini_course, Path("tp1.ipynb"), checks)
+    report.notes = ["celdas que no se ejecutaron al calificar: 3, 29, 31-40",
+                    "celda 5: `capa` usa `W0`, que al calificar no existe"]
+    summary = summary_markdown(report)
+    assert "Nota:" not in summary
+    assert ("| **Total** | **0.00 / 3.00** | | |\n\n### Para tener en cuenta\n\n"
+            "- Celdas que no se ejecutaron al calificar: 3, 29, 31-40\n"
+            "- Celda 5: `capa` usa `W0`, que al calificar no existe\n") in summary
+    assert "- **lin** · `test_lin` (incorrecto): mal" in summary
 
 
 def test_a_file_that_does_not_load_is_annotated_at_its_line(mini_course, monkeypatch):

@@ -77,13 +77,15 @@ def test_check_in_a_notebook_shows_the_running_kernels_feedback(bundle, monkeypa
     html, text = shown[0].data["text/html"], shown[0].data["text/plain"]
     assert "2.00 / 2.00" in _row(html, "Capa lineal") and "1.00 / 1.00" in _row(html, "ReLU")
     sigmoid = _row(html, "Sigmoide")
-    assert "0.00 / 1.00" in sigmoid and "FAIL" in sigmoid
+    assert "0.00 / 1.00" in sigmoid and "<strong>incorrecto</strong> test_sigmoid" in sigmoid
     assert "sigmoid_forward: out difiere: error absoluto máx" in sigmoid
     assert "tp1.py no define &#x27;softmax&#x27;" in _row(html, "Softmax")
     assert "Total de las comprobaciones públicas: 3 / 20 puntos (1.50 / 10)." in html
     assert re.search(r"✔ Capa lineal +2\.00 / 2\.00", text)
-    assert re.search(r"✘ Sigmoide +0\.00 / 1\.00\n +FAIL test_sigmoid: sigmoid_forward: out difiere", text)
-    assert "lo que está definido ahora en el kernel" in text
+    assert re.search(r"✘ Sigmoide +0\.00 / 1\.00\n +incorrecto test_sigmoid: sigmoid_forward: out difiere",
+                     text)
+    assert "Se comprobó lo que está definido ahora en el kernel" in text
+    assert text.rstrip().endswith("Corregí lo que falló y volvé a ejecutar la celda.")
 
 
 def test_outside_a_notebook_the_feedback_is_printed_and_library_rules_still_apply(
@@ -97,9 +99,9 @@ def test_outside_a_notebook_the_feedback_is_printed_and_library_rules_still_appl
     report = grader.check("tp1", namespace=namespace)
     assert (report.earned, report.passed) == (3.0, False)
     printed = capsys.readouterr().out
-    assert "FAIL test_sigmoid: este ejercicio debe resolverse solo con numpy: sigmoid_forward usa scipy" \
-        in printed
-    assert "ERROR test_softmax: tp1.py no define 'softmax'" in printed
+    assert "incorrecto test_sigmoid: este ejercicio debe resolverse solo con numpy: sigmoid_forward usa " \
+        "scipy" in printed
+    assert "error test_softmax: tp1.py no define 'softmax'" in printed
     assert repr(report) == "<CheckReport tp1: 3 / 20 puntos, hay comprobaciones que no pasan>"
 
 
