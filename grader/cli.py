@@ -108,7 +108,7 @@ def check(tp: str, file: Path, checks_dir: Path | None, backend: str, github: bo
 @click.option("--force", is_flag=True, help="Recalificar aunque ya haya un resultado vigente.")
 @click.option("--cluster", default=None, metavar="tcp://HOST:PUERTO",
               help="Calificar cada entrega como una tarea de un cluster de Dask (el scheduler de "
-                   "'dask scheduler'); los resultados se escriben acá. Necesita grader[cluster].")
+                   "'dask scheduler'); los resultados se escriben acá. Necesita fiuba-ap-grader[cluster].")
 def grade(tp: str, submissions: Path, out: Path, jobs: int | None, backend: str, gpus: str,
           image: str | None, course: Path | None, force: bool, cluster: str | None) -> None:
     """Califica todas las entregas de SUBMISSIONS con las comprobaciones públicas y ocultas."""

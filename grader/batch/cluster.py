@@ -57,7 +57,7 @@ MAX_REPLY_MB = 64
 """Largest reply accepted from a task (a result's outputs are already capped by the harness)."""
 LOG_TAIL_CHARS = 64_000
 MISSING = ("--cluster necesita el paquete 'distributed' (Dask), que no está instalado: "
-           "pip install 'grader[cluster]'")
+           "pip install 'fiuba-ap-grader[cluster]'")
 
 
 def _distributed() -> Any:

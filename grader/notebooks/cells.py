@@ -1,6 +1,6 @@
 """Reading a notebook file: validated nbformat 4 JSON in, the code cells out.
 
-Only the standard library's ``json`` is used, so ``pip install grader`` stays light. A cell's
+Only the standard library's ``json`` is used, so installing the grader stays light. A cell's
 number is its position in the notebook counting every cell (markdown too) from 1: what a student
 counts scrolling down, and what the ``# celda N`` markers and every note use.
 """

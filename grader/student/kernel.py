@@ -1,6 +1,6 @@
 """``grader.check("tp1")`` from inside a notebook: the public checks on what the kernel defined.
 
-Jupyter or Colab, after ``pip install grader``, with the TP's bundle (``grader release``) in the
+Jupyter or Colab, after ``pip install -r requirements.txt`` (the grader is ``fiuba-ap-grader``), with the TP's bundle (``grader release``) in the
 working folder::
 
     import grader
