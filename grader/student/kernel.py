@@ -1,7 +1,7 @@
 """``grader.check("tp1")`` from inside a notebook: the public checks on what the kernel defined.
 
-Jupyter or Colab, after ``pip install -r requirements.txt`` (the grader is ``fiuba-ap-grader``), with the TP's bundle (``grader release``) in the
-working folder::
+Jupyter or Colab, after ``pip install -r requirements.txt`` (the grader is ``fiuba-ap-grader``),
+with the TP's bundle (``grader release``) in the working folder::
 
     import grader
     grader.check("tp1")              # or grader.check("tp1", checks="ruta/a/checks")

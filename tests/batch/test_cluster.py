@@ -252,7 +252,7 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path, monkeypatch, unused
 def test_without_distributed_cluster_says_what_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
     course = mini_class(tmp_path, {"passes_all.py": PASSES})
-    with pytest.raises(UsageError, match=r"pip install 'grader\[cluster\]'"):
+    with pytest.raises(UsageError, match=r"pip install 'fiuba-ap-grader\[cluster\]'"):
         grade_batch(course / "course.toml", "tp1", course / "students", tmp_path / "out", jobs=1,
                     cluster="tcp://127.0.0.1:8786")
 
