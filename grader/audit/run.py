@@ -303,6 +303,12 @@ def markdown(audit: Audit) -> str:
              f"- Calificados: {chosen - equivalent}; muertos en su propio ejercicio: "
              f"{_percent(*audit.rate())}; sin contar los sobrevivientes aceptados: "
              f"{_percent(*audit.rate(accepted=True))}.", "",
+             "Un sobreviviente **aceptado** es un mutante que el contrato (`spec/tps.md`) "
+             "permite: cambia algo que el contrato no fija (la receta de un entrenamiento que "
+             "se juzga por la métrica que alcanza, la derivada en un punto donde no está "
+             "definida), así que una solución correcta podría hacer lo mismo y ninguna "
+             "comprobación debe quitarle puntos. La segunda tasa los deja afuera; cada uno "
+             "figura abajo con su razón (`hidden/audit_accepted.toml`).", "",
              "| ejercicio | calificados | muertos en su ejercicio | sin los aceptados |",
              "|---|---|---|---|"]
     for exercise in audit.exercises:

@@ -739,9 +739,13 @@ def test_evaluate_matches_reference_and_changes_nothing(student, inworker, refer
 
 # --- fit_classifier ------------------------------------------------------------------------------
 
-# fit_classifier of the reference reaches 0.972-0.976 on these held-out digits (three seeds);
-# a logistic regression ~0.96. Full credit from 0.94, none below 0.80.
-DIGITS_TARGET, DIGITS_FLOOR = 0.94, 0.80
+# Calibrated on independent recipes (issue 17; ``python benchmarks/calibrate.py tp2 --students 8
+# --shift-seeds``, reference_solutions/tp2/recipes/classifier_*.py), worst of eight training seeds:
+# the reference 0.965, MLPs with SGD and momentum, two layers and dropout, AdamW and batch norm, or
+# tanh trained on the full batch 0.960-0.971, and the simplest model the contract allows (no hidden
+# layer, a softmax regression) 0.949. Full credit from 0.93 (that one with a margin of ~14 digits
+# of 719); nothing below 0.80 (untrained, or labels shuffled apart from their images: ~0.1).
+DIGITS_TARGET, DIGITS_FLOOR = 0.93, 0.80
 
 
 def _standardised_split(X, y, seed, train_fraction):

@@ -115,8 +115,8 @@ muestra y la exactitud como fracción en $[0, 1]$. No toca pesos ni gradientes.
     "fit_classifier": r"""
 Elegí la arquitectura y el entrenamiento (por ejemplo tu `MLPClassifier` con Adam y unas decenas
 de épocas). Tiene que entrenar en menos de 60 s en 2 núcleos de CPU. Se mide la exactitud sobre
-datos reservados: puntaje completo desde un objetivo (medido con la solución de la cátedra, con
-margen) y parcial entre un mínimo y ese objetivo.
+datos reservados: puntaje completo desde un objetivo (medido con varias soluciones razonables,
+con margen) y parcial entre un mínimo y ese objetivo.
 """,
     "fit_recommender": r"""
 Factorización de matrices con embeddings: para el usuario $u$ y el ítem $i$,

@@ -389,6 +389,13 @@ def test_rnn_matches_reference_and_torch(student, reference, rng, t_len):
 
 
 @pytest.mark.exercise("rnn")
+def test_rnn_over_a_single_step(student, reference, rng):
+    """Una secuencia de un solo paso (T = 1) también es una secuencia: rnn_forward/backward
+    coinciden con la referencia y con nn.RNN."""
+    _check_sequence(student, reference, "rnn", *_seq_data(rng, H, 1))
+
+
+@pytest.mark.exercise("rnn")
 def test_rnn_backward_matches_finite_differences(student, rng):
     """dx, dh0, dWx, dWh y db de rnn_backward coinciden con diferencias finitas (T = 3)."""
     _check_sequence_fd(student, "rnn", *_seq_data(rng, FD_H, 3, FD_N, FD_D, FD_H))
@@ -480,6 +487,13 @@ def test_lstm_step_leaves_arguments_unchanged(student, rng):
 def test_lstm_matches_reference_and_torch(student, reference, rng, t_len):
     """lstm_forward/backward coinciden con la referencia y con nn.LSTM (c0 = 0)."""
     _check_sequence(student, reference, "lstm", *_seq_data(rng, 4 * H, t_len))
+
+
+@pytest.mark.exercise("lstm")
+def test_lstm_over_a_single_step(student, reference, rng):
+    """Una secuencia de un solo paso (T = 1) también es una secuencia: lstm_forward/backward
+    coinciden con la referencia y con nn.LSTM."""
+    _check_sequence(student, reference, "lstm", *_seq_data(rng, 4 * H, 1))
 
 
 @pytest.mark.exercise("lstm")
@@ -642,9 +656,14 @@ def test_small_cnn_rows_do_not_depend_on_each_other(student, inworker, device, r
 
 # --- PyTorch: fit_cnn ----------------------------------------------------------------------------
 
-# Reference (verify_against_torch.py): 0.97-0.99 on such splits in ~2 s on one thread (a plainer
-# correct solution, tests/fixtures/tp3/passes_all.py: 0.96-0.975).
-CNN_TARGET, CNN_FLOOR = 0.95, 0.80
+# Calibrated on independent recipes (issue 17; ``python benchmarks/calibrate.py tp3 --recipes
+# 'cnn_*' --shift-seeds``, reference_solutions/tp3/recipes/cnn_*.py), worst of five to ten training
+# seeds: the reference 0.972, SGD with momentum 0.976, a wider CNN with batch norm and dropout
+# 0.978, a single convolution 0.944, and a LeNet-style CNN (5x5 then 3x3 convolutions, two
+# poolings down to 2x2, Adam 1e-3) 0.918 (median 0.941). Full credit from 0.90, below the worst
+# reasonable recipe with a margin of ~9 digits of 497 (0.95, set on the reference alone, cost that
+# LeNet up to 22 % of the points); nothing at 0.80 or below (untrained: ~0.1).
+CNN_TARGET, CNN_FLOOR = 0.90, 0.80
 
 
 def _digits(seed: int, n_train: int):
@@ -731,12 +750,38 @@ def test_seq_regressor_defaults(student, inworker, device, rng):
                            f"hidden_size {sorted(sizes)}")
 
 
+@pytest.mark.exercise("seq_regressor")
+@pytest.mark.parametrize("cell", CELLS)
+def test_seq_regressor_prediction_depends_on_the_last_step(student, inworker, device, rng, cell):
+    """Pronosticar lo que sigue a una serie depende de su último valor: cambiar solo el último
+    paso de la entrada cambia la salida de cada serie."""
+    context = f'SeqRegressor(cell="{cell}")'
+    model = inworker.to_device(student.SeqRegressor(cell=cell), device)
+    x = rng.normal(size=(4, 50, 1)).astype(np.float32)
+    moved = x.copy()
+    moved[:, -1] += 1.0
+    before = _predict(inworker, model, x, n_out=10, context=context)
+    after = _predict(inworker, model, moved, n_out=10, context=context)
+    unchanged = [i for i in range(len(x)) if np.max(np.abs(after[i] - before[i])) < 1e-6]
+    if unchanged:
+        raise CheckFailure(f"{context}: cambiar solo el último paso de la serie no cambió la "
+                           f"predicción de las series {unchanged}; la cabeza debe leer el estado "
+                           "después del último paso (por ejemplo out[:, -1] con batch_first=True)")
+
+
 # --- PyTorch: fit_seq_regressor ------------------------------------------------------------------
 
-# Reference (verify_against_torch.py): MSE 0.53-0.60 of the linear least-squares baseline in
-# ~3 s on one thread (a plainer correct solution, tests/fixtures/tp3/passes_all.py: 0.60-0.65).
-# Full credit at 0.8 of the baseline, nothing at the baseline itself.
-SEQ_TARGET_RATIO, SEQ_FLOOR_RATIO = 0.8, 1.0
+# Calibrated on independent recipes (issue 17; ``python benchmarks/calibrate.py tp3 --recipes
+# 'seq_*' --shift-seeds``, reference_solutions/tp3/recipes/seq_*.py): MSE as a fraction of the
+# linear least-squares baseline, worst of five training seeds: the reference 0.65, a GRU with
+# OneCycleLR 0.60, the default LSTM with Adam at a fixed 5e-3 0.68, two LSTM layers with an MLP
+# head and StepLR 0.79. Full credit at 0.9 of the baseline (0.8, set on the reference alone, left
+# that last recipe a margin of 1 %); nothing at the baseline itself, so the model must still beat
+# the linear regression (predicting the mean scores ~9 times the baseline). Recipes that stop
+# while the loss still falls (Adam 1e-3 for 20 epochs: 0.66-1.03 by seed) or a plain RNN (one seed
+# in five stays at 1.15-1.26) are a lottery no threshold that asks to beat the baseline can absorb:
+# see reference_solutions/tp3/recipes/README.md.
+SEQ_TARGET_RATIO, SEQ_FLOOR_RATIO = 0.9, 1.0
 
 
 def _series(n: int, seed: int):

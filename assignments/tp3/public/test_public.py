@@ -224,14 +224,14 @@ def _fraction(value: float, target: float, floor: float) -> float:
 @pytest.mark.exercise("fit_cnn")
 @pytest.mark.timeout_s(2 * 60)  # the contract's "within 60 s on 2 CPU cores", in CPU seconds
 def test_fit_cnn_accuracy(student, inworker, device, credit):
-    """fit_cnn: exactitud en dígitos que no vio (puntaje completo desde 95 %, nada bajo 80 %)."""
+    """fit_cnn: exactitud en dígitos que no vio (puntaje completo desde 90 %, nada bajo 80 %)."""
     X, y, X_test, y_test = _digits(seed=1, n_train=1200)
     model = student.fit_cnn(X, y, seed=0, device=device)
     logits = _predict(inworker, model, X_test, 10, "fit_cnn(...)")
     accuracy = float(np.mean(logits.argmax(axis=1) == y_test))
-    credit.award(_fraction(accuracy, 0.95, 0.80),
+    credit.award(_fraction(accuracy, 0.90, 0.80),
                  f"fit_cnn: exactitud {accuracy:.1%} en {len(X_test)} dígitos nuevos; puntaje "
-                 "completo con 95 % o más, nada con 80 % o menos")
+                 "completo con 90 % o más, nada con 80 % o menos")
 
 
 @pytest.mark.exercise("seq_regressor")
@@ -270,8 +270,8 @@ def test_fit_seq_regressor_mse(student, inworker, device, credit):
     model = student.fit_seq_regressor(X, Y, seed=0, device=device)
     pred = _predict(inworker, model, X_test, 10, "fit_seq_regressor(...)")
     mse = float(np.mean((pred - Y_test) ** 2))
-    credit.award(_fraction(-mse, -0.8 * baseline, -baseline),
+    credit.award(_fraction(-mse, -0.9 * baseline, -baseline),
                  f"fit_seq_regressor: MSE {mse:.4g} en {len(X_test)} series nuevas; la regresión "
-                 f"lineal da {baseline:.4g}; puntaje completo con {0.8 * baseline:.4g} o menos, "
+                 f"lineal da {baseline:.4g}; puntaje completo con {0.9 * baseline:.4g} o menos, "
                  "nada si no mejora a la regresión lineal")
 
