@@ -366,7 +366,9 @@ import grader.cli, grader.compare, grader.engine.plugin, grader.engine.reference
 import grader.student.check
 
 MIB = 1024 * 1024
-LIMITS = ((resource.RLIMIT_AS, 3072 * MIB), (resource.RLIMIT_CPU, 20),
+# RLIMIT_CPU stays above the hang timeout (30 s of wall clock, check_in_process): a spinning attack
+# must be seen hanging, not killed by the lab's own limit first (which read as blocked).
+LIMITS = ((resource.RLIMIT_AS, 3072 * MIB), (resource.RLIMIT_CPU, 60),
           (resource.RLIMIT_FSIZE, 16 * MIB), (resource.RLIMIT_NOFILE, 256), (resource.RLIMIT_CORE, 0))
 
 def child(request):
