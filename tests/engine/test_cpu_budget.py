@@ -118,10 +118,9 @@ def test_cpu_used_by_a_child_process_counts(backend):
     """Forking a worker to compute while the parent sleeps does not hide the CPU."""
     s = session(backend, call_timeout_s=1, wall_factor=20)
     try:
-        started = time.monotonic()
+        # "de CPU", not "de reloj": the child's CPU stopped it, not the wall net (20 s).
         with pytest.raises(WorkerTimeout, match="s de CPU"):
             s.module().spins_in_a_child()
-        assert time.monotonic() - started < 15  # the CPU limit, long before the wall net (20 s)
     finally:
         s.close()
 
