@@ -12,6 +12,7 @@ from grader.course.model import (
     Course,
     Exercise,
     FormColumns,
+    MoodleSettings,
     RosterSettings,
     TPEntry,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "Exercise",
     "FormColumns",
     "Limits",
+    "MoodleSettings",
     "RosterSettings",
     "TPEntry",
     "find_course",

@@ -23,7 +23,9 @@ from grader.course.model import (
     Assignment,
     Course,
     Exercise,
+    DEFAULT_SIMILARITY_THRESHOLD,
     FormColumns,
+    MoodleSettings,
     RosterSettings,
     TPEntry,
 )
@@ -113,7 +115,12 @@ def load_course(path: Path) -> Course:
         secret_env=str(grading.get("secret_env", "GRADER_SECRET")),
         timezone=zone_name, deadlines=deadlines,
         late=_late_policy(data, names, _zone(zone_name, where), where),
-        form=_form(data, zone_name, where), roster=_roster(data, path.parent, where), settings=data)
+        form=_form(data, zone_name, where), roster=_roster(data, path.parent, where),
+        adjustments=_adjustments(data, path.parent, where),
+        similarity_threshold=_number(_table(data, "similarity", where, ("threshold",)), "threshold",
+                                     f"{where} [similarity]", DEFAULT_SIMILARITY_THRESHOLD,
+                                     at_most=1),
+        moodle=_moodle(data, names, where), settings=data)
 
 
 def find_course(start: Path) -> Path | None:
@@ -295,6 +302,39 @@ def _roster(data: dict[str, Any], root: Path, where: str) -> RosterSettings | No
     path = roster.get("path")
     return RosterSettings(path=root / path if path else None,
                           **{k: v for k, v in roster.items() if k != "path"})
+
+
+def _adjustments(data: dict[str, Any], root: Path, where: str) -> Path | None:
+    table = _table(data, "adjustments", where, ("path",))
+    if not table:
+        return None
+    value = table.get("path")
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where} [adjustments].path debe ser la ruta del archivo de ajustes, "
+                          f"como \"ajustes.toml\" (llegó {value!r})")
+    return root / value
+
+
+def _moodle(data: dict[str, Any], tp_names: list[str], where: str) -> MoodleSettings:
+    table = _table(data, "moodle", where, ("items", "feedback", "feedback_url"))
+    at = f"{where} [moodle]"
+    items = table.get("items", {})
+    if not isinstance(items, dict):
+        raise ConfigError(f"{at}.items debe ser una tabla TP = \"columna\", como "
+                          f"{{tp1 = \"TP1\", final = \"Nota final\"}} (llegó {items!r})")
+    for key, value in items.items():
+        if key not in (*tp_names, "final"):
+            raise ConfigError(f"{at}.items: clave desconocida {key!r}; las válidas son "
+                              f"{', '.join([*tp_names, 'final'])}")
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{at}.items.{key} debe ser el nombre de una columna (llegó {value!r})")
+    feedback = table.get("feedback", True)
+    if not isinstance(feedback, bool):
+        raise ConfigError(f"{at}.feedback debe ser true o false (llegó {feedback!r})")
+    url = table.get("feedback_url", "")
+    if not isinstance(url, str):
+        raise ConfigError(f"{at}.feedback_url debe ser texto (llegó {url!r})")
+    return MoodleSettings(items=dict(items), feedback=feedback, feedback_url=url.rstrip("/"))
 
 
 def _visibility(raw: dict[str, Any], where: str) -> dict[str, Any]:

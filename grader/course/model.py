@@ -126,7 +126,8 @@ class TPEntry:
 DEFAULT_TIMEZONE = "America/Argentina/Buenos_Aires"
 # Sections and [[tp]] keys that never change a raw score (see Course.score_settings). The
 # assignment and reference folders are hashed by content (grader.engine.grade.fingerprint), not by path.
-_NOT_SCORE_SECTIONS = frozenset({"form", "roster", "calendar", "late"})
+_NOT_SCORE_SECTIONS = frozenset({"form", "roster", "calendar", "late", "adjustments", "similarity",
+                                 "moodle"})
 _NOT_SCORE_TP_KEYS = frozenset({"weight", "deadline", "closes_after_class", "assignment", "reference"})
 
 
@@ -158,6 +159,24 @@ class RosterSettings:
 
 
 @dataclass(frozen=True)
+class MoodleSettings:
+    """``[moodle]``: how ``grader export --format moodle`` names its columns
+    (``grader.output.moodle``)."""
+
+    items: dict[str, str] = field(default_factory=dict)
+    """TP name (or ``"final"``) -> the header of its grade column, the name of the Moodle grade
+    item it maps to; unset: the TP's name in capitals (``TP1``) and ``Nota final``."""
+    feedback: bool = True
+    """Whether each TP gets a feedback column (a short summary and where to read the rest)."""
+    feedback_url: str = ""
+    """Where the feedback pages are published (``https://.../tp1/ana.html`` is
+    ``feedback_url/tp1/ana.html``); empty: the feedback names the file."""
+
+
+DEFAULT_SIMILARITY_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
 class Course:
     name: str
     root: Path
@@ -176,6 +195,13 @@ class Course:
     form: FormColumns = field(default_factory=FormColumns)
     roster: RosterSettings | None = None
     """``[roster]``: the roster file and its columns, when the course names one."""
+    adjustments: Path | None = None
+    """``[adjustments] path``: staff's manual adjustments file (``ajustes.toml``), applied on top
+    of the automatic scores by the gradebook, the exports and the reports; never regrades."""
+    similarity_threshold: float = DEFAULT_SIMILARITY_THRESHOLD
+    """``[similarity] threshold``: the share of a submission's own code, 0..1, from which
+    ``grader similarity`` lists a pair for review."""
+    moodle: MoodleSettings = field(default_factory=MoodleSettings)
     settings: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     """The parsed ``course.toml``, for ``score_settings``."""
 
