@@ -44,11 +44,16 @@ class CheckFailure(AssertionError):
         message: what a public check shows.
         hidden_message: what a hidden check shows instead, when ``message`` holds something that
             gives away a reference value; defaults to ``message``.
+        relative_error: for values that were compared and differ (``assert_close``,
+            ``assert_scalar_close``), the largest ``|a - e| / (|e| + atol)`` out of tolerance: the
+            engine re-runs on CPU a check that failed on CUDA by float32 noise (issue 21).
     """
 
-    def __init__(self, message: str, *, hidden_message: str | None = None) -> None:
+    def __init__(self, message: str, *, hidden_message: str | None = None,
+                 relative_error: float | None = None) -> None:
         super().__init__(message)
         self.hidden_message = message if hidden_message is None else hidden_message
+        self.relative_error = relative_error
 
 
 def _fmt_index(index: tuple[Any, ...]) -> str:
@@ -140,10 +145,13 @@ def assert_close(actual: Any, expected: np.ndarray, *, name: str = "resultado", 
     count = f"{int(bad.sum())} de {a.size} elementos fuera de tolerancia"
     hidden = (f"{label} difiere: error relativo máx {rel_err[index]:.2e} en {where}" if defined
               else f"{label} difiere en {where}")
+    with np.errstate(all="ignore"):
+        margin = float(np.max(abs_err[bad] / (np.abs(e[bad]) + atol)))
     raise CheckFailure(
         f"{label} difiere: error absoluto máx {abs_err[index]:.2e} en {where} ({relative}; "
         f"valor obtenido {_short(a[index])}; tolerancia {tolerance}); {count}",
-        hidden_message=f"{hidden} (tolerancia {tolerance}); {count}")
+        hidden_message=f"{hidden} (tolerancia {tolerance}); {count}",
+        relative_error=margin if np.isfinite(margin) else None)
 
 
 def _short(value: Any) -> str:
@@ -174,7 +182,8 @@ def assert_scalar_close(actual: Any, expected: float, *, name: str = "resultado"
         label, tolerance = _where(context, name), f"(atol={atol:g}, rtol={rtol:g})"
         raise CheckFailure(f"{label} difiere: obtenido {value:.8g}, error absoluto {err:.2e}, "
                            f"error relativo {rel:.2e} {tolerance}",
-                           hidden_message=f"{label} difiere: error relativo {rel:.2e} {tolerance}")
+                           hidden_message=f"{label} difiere: error relativo {rel:.2e} {tolerance}",
+                           relative_error=err / (abs(expected) + atol))
 
 
 def expect_tuple(value: Any, length: int, *, names: Sequence[str] = (), context: str = "") -> tuple:

@@ -259,9 +259,11 @@ class Session:
                 self.environment[key] = value
         if self.uses_torch and self._wants_gpu() and self.environment.get("cuda_available") is not True:
             # Grading silently on the CPU would change timings and numerics: stop instead.
-            raise SandboxUnavailable(f"se pidió GPU ({self.backend.describe().get('gpus')}) pero "
-                                     "torch no ve CUDA dentro del worker; revisá el driver y "
-                                     "nvidia-container-toolkit, o calificá con --gpus none")
+            raise SandboxUnavailable(f"se pidió GPU ({self.backend.describe().get('gpus')}) "
+                                     f"pero torch {self.environment.get('torch', '?')} no ve CUDA "
+                                     "dentro del worker; revisá el driver, que el torch del worker "
+                                     "sea uno con CUDA (y, con docker, nvidia-container-toolkit), "
+                                     "o calificá con --gpus none")
 
     def helpers(self) -> RemoteObject:
         """The assignment's worker helpers, run in the student's worker (started if needed)."""

@@ -268,9 +268,18 @@ def reset_random_state(seed: int, *, torch: bool) -> dict[str, Any]:
     # TF32 trades precision for speed on Ampere and later GPUs; checks compare in float32.
     torch_module.backends.cuda.matmul.allow_tf32 = False
     torch_module.backends.cudnn.allow_tf32 = False
+    # cuDNN's autotuner may pick another convolution algorithm on each run: same inputs, other
+    # float32 rounding (issue 21). Deterministic algorithms, always the same ones.
+    torch_module.backends.cudnn.benchmark = False
+    torch_module.backends.cudnn.deterministic = True
+    cudnn = torch_module.backends.cudnn
     info = {"torch": str(torch_module.__version__), "cuda_available": torch_module.cuda.is_available(),
-            "torch_threads": torch_module.get_num_threads()}
+            "torch_threads": torch_module.get_num_threads(),
+            "matmul_allow_tf32": bool(torch_module.backends.cuda.matmul.allow_tf32),
+            "cudnn_allow_tf32": bool(cudnn.allow_tf32), "cudnn_benchmark": bool(cudnn.benchmark),
+            "cudnn_deterministic": bool(cudnn.deterministic)}
     if torch_module.cuda.is_available():
+        info["cudnn"] = str(cudnn.version())
         info["cuda"] = str(torch_module.version.cuda)
         info["gpu"] = torch_module.cuda.get_device_name(0)
         try:

@@ -31,7 +31,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from grader.errors import SandboxUnavailable, UsageError
+from grader.errors import SandboxUnavailable
 from grader.sandbox import seccomp
 from grader.sandbox.base import (
     PASSIVE_WAIT,
@@ -45,6 +45,7 @@ from grader.sandbox.base import (
     sandbox_uid,
     tree_cpu_seconds,
 )
+from grader.sandbox.gpus import GpuRequest
 
 IMAGE_RUNTIME = "/opt/grader-runtime"
 IMAGE_PYTHON = "/opt/venv/bin/python"
@@ -61,16 +62,6 @@ def runtime_hash() -> str:
     for name, content in sorted(runtime_sources().items()):
         digest.update(name.encode() + b"\0" + content)
     return digest.hexdigest()[:16]
-
-
-def parse_gpus(value: str) -> tuple[str, int]:
-    """``none``, ``all`` or a count ``N`` -> (kind, count); anything else is a usage error."""
-    value = value.strip().lower()
-    if value in ("none", "all"):
-        return value, 0
-    if value.isdigit() and int(value) > 0:
-        return "count", int(value)
-    raise UsageError(f"--gpus espera 'none', 'all' o un número de GPUs (llegó {value!r})")
 
 
 def docker_cli() -> str:
@@ -174,8 +165,9 @@ class DockerBackend(Backend):
     """Daemon hiccups are retried before the sandbox is declared unavailable."""
 
     def __init__(self, *, image: str | None = None, gpus: str = "none", slot: int = 0) -> None:
-        self.gpus, self._gpu_count = parse_gpus(gpus)
-        self.image = image or DEFAULT_IMAGES[self.gpus != "none"]
+        self._gpu = GpuRequest.parse(gpus, slot=slot)
+        self.gpus = self._gpu.kind
+        self.image = image or DEFAULT_IMAGES[self._gpu.wanted]
         self.slot = slot
         self.uid = sandbox_uid(slot)
         self._image_info = self._check_image()
@@ -200,19 +192,12 @@ class DockerBackend(Backend):
 
     def describe(self) -> dict[str, Any]:
         info: dict[str, Any] = {"backend": self.name, "isolated": True, "image": self.image,
-                                "gpus": self._gpu_request() or "", "sandbox_uid": self.uid,
+                                "gpus": self._gpu.docker() or "", "sandbox_uid": self.uid,
                                 "seccomp": True}
         return info
 
     def startup_error(self, channel: Channel) -> str:
         return channel.stderr_tail if isinstance(channel, DockerChannel) else ""
-
-    def _gpu_request(self) -> str | None:
-        if self.gpus == "none":
-            return None
-        if self.gpus == "all":
-            return "all"
-        return f"device={self.slot % self._gpu_count}"
 
     def command(self, name: str, workdir: Path, limits: Limits) -> list[str]:
         """The ``docker run`` command line of one worker container."""
@@ -232,7 +217,7 @@ class DockerBackend(Backend):
                 "--ulimit", "core=0:0",
                 "--ulimit", f"cpu={int(limits.cpu_time_s)}:{int(limits.cpu_time_s)}",
                 "--log-driver", "none"]
-        gpus = self._gpu_request()
+        gpus = self._gpu.docker()  # slot k: GPU k % N, as the subprocess backend
         if gpus is not None:
             args += ["--gpus", gpus]
         for key, value in {**self.environment(limits), "GRADER_CHANNEL": _SANDBOX_DIR,

@@ -18,15 +18,11 @@ from collections.abc import Callable
 from grader.errors import UsageError
 from grader.sandbox.base import Backend
 
-GPU_ONLY_DOCKER = "--gpus solo funciona con --backend docker"
-
 
 def _subprocess(*, gpus: str, image: str | None, slot: int) -> Backend:
     from grader.sandbox.subprocess import SubprocessBackend
 
-    if gpus != "none":
-        raise UsageError(GPU_ONLY_DOCKER)
-    return SubprocessBackend(slot=slot)
+    return SubprocessBackend(slot=slot, gpus=gpus)
 
 
 def _docker(*, gpus: str, image: str | None, slot: int) -> Backend:
@@ -44,9 +40,9 @@ BACKENDS = (*SANDBOXES, "inprocess")
 
 def new_backend(name: str, *, gpus: str = "none", image: str | None = None, slot: int = 0,
                 preload: tuple[str, ...] = ()) -> Backend:
-    """A fresh sandbox backend by name; ``gpus`` and ``image`` apply to docker only; ``slot``
-    (the job slot) picks the sandbox uid, and docker's GPU. ``preload``: libraries its workers
-    import before they get a submission."""
+    """A fresh sandbox backend by name; ``image`` applies to docker only; ``slot`` (the job slot)
+    picks the sandbox uid and, with ``gpus`` a count N, the GPU (``slot % N``). ``preload``:
+    libraries its workers import before they get a submission."""
     if name not in SANDBOXES:
         raise UsageError(f"backend desconocido {name!r}; los disponibles son "
                          f"{', '.join(SANDBOXES)}")
@@ -84,12 +80,9 @@ def check_options(name: str, *, gpus: str) -> None:
     if name not in SANDBOXES:
         raise UsageError(f"backend desconocido {name!r}; los disponibles son "
                          f"{', '.join(SANDBOXES)}")
-    if name == "subprocess" and gpus != "none":
-        raise UsageError(GPU_ONLY_DOCKER)
-    if name == "docker":
-        from grader.sandbox.docker import parse_gpus
+    from grader.sandbox.gpus import parse_gpus
 
-        parse_gpus(gpus)
+    parse_gpus(gpus)
 
 
 def preflight(name: str, *, gpus: str = "none", image: str | None = None) -> str:

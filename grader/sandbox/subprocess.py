@@ -23,6 +23,14 @@ namespaces among them. A host that cannot give one of these refuses to grade, un
 
 Without bubblewrap the worker still runs in a separate process with the same limits and a
 minimal environment, and the grader says loudly that it is not isolated.
+
+With ``gpus`` (``--gpus all`` or ``N``, issue 21) the sandbox also shows the NVIDIA device nodes
+of the job slot's GPU and the driver's libraries (``grader.sandbox.gpus``), and the worker's
+address space is not capped with RLIMIT_AS: CUDA reserves far more virtual memory than any limit
+(it would fail to start), so the memory cgroup caps what it really uses; a host without one
+refuses (or, with ``GRADER_WEAK_SANDBOX=1``, warns). The seccomp filter needs nothing more: it
+denies a list of calls, and none of them is one the driver makes (``ioctl``, ``mmap``,
+``mbind``... stay allowed; ``tests/sandbox/test_gpus.py``).
 """
 
 from __future__ import annotations
@@ -54,6 +62,7 @@ from grader.sandbox.base import (
     sandbox_uid,
     worker_command,
 )
+from grader.sandbox.gpus import GpuRequest, NvidiaHost
 
 _SANDBOX_WORKDIR = "/sandbox"
 _SANDBOX_RUNTIME = "/opt/grader-runtime"
@@ -213,19 +222,28 @@ class SubprocessBackend(Backend):
         isolation: ``"auto"`` (bubblewrap if installed, else none with a warning), ``"bwrap"``
             (required) or ``"none"`` (explicitly unisolated).
         slot: this grading job's slot (from 0): as root, its workers run as host uid
-            ``sandbox_uid(slot)``.
+            ``sandbox_uid(slot)``; with ``gpus`` a count N they get GPU ``slot % N``.
+        gpus: ``"none"``, ``"all"`` or a count ``"N"`` (``grader.sandbox.gpus``).
+        gpu_host: where the NVIDIA driver's nodes and libraries are (tests pass a fake one).
     """
 
     name = "subprocess"
 
-    def __init__(self, *, isolation: str = "auto", slot: int = 0) -> None:
+    def __init__(self, *, isolation: str = "auto", slot: int = 0, gpus: str = "none",
+                 gpu_host: NvidiaHost | None = None) -> None:
         if isolation not in ("auto", "bwrap", "none"):
             raise ValueError(f"isolation debe ser auto, bwrap o none; llegó {isolation!r}")
+        self.gpu = GpuRequest.parse(gpus, slot=slot)
+        self.gpu_host = gpu_host or NvidiaHost()
+        # Found once, when the backend is made: no GPU, or fewer than asked for, refuses here.
+        self._gpu_binds = self.gpu.binds(self.gpu_host)
+        self._gpu_devices = [f"nvidia{g}" for g in self.gpu.visible(self.gpu_host)]
         self._bwrap = bwrap_path() if isolation != "none" else None
         if isolation == "bwrap" and self._bwrap is None:
             raise SandboxUnavailable("se pidió aislamiento con bubblewrap, pero 'bwrap' no está instalado "
                                "(Debian/Ubuntu: apt-get install bubblewrap)")
         self.isolated = self._bwrap is not None
+        self._cuda_environment = self.gpu.cuda_environment(self.gpu_host, isolated=self.isolated)
         if isolation == "auto" and not self.isolated:
             warnings.warn(NO_ISOLATION, NoIsolationWarning, stacklevel=2)
         self._runtime = runtime_dir()
@@ -246,11 +264,19 @@ class SubprocessBackend(Backend):
                             f"un procesador sin tabla de llamadas: {seccomp.machine()})")
         if os.getuid() == 0:
             self.uid = sandbox_uid(slot)
+            unreadable = self.gpu.unreadable_nodes(self.gpu_host)
+            if unreadable:
+                problems.append(f"el usuario sin privilegios del sandbox no puede abrir "
+                                f"{', '.join(unreadable)} (hace falta modo 0666, como lo deja "
+                                "el driver de NVIDIA)")
         else:
             self._disable_userns = "--disable-userns" in options
             if not self._disable_userns:
                 problems.append("este bubblewrap no sabe --disable-userns (hace falta 0.8 o "
                                 "posterior): el estudiante podría crear user namespaces")
+        if self.gpu.wanted and not os.access(_MemoryCgroup.ROOT, os.W_OK):
+            problems.append("con GPU la memoria del worker solo se puede limitar con un cgroup de "
+                            f"memoria ({_MemoryCgroup.ROOT} no se puede escribir)")
         failure = self._probe() if self.uid is not None else ""
         if failure:
             problems.append(f"el worker no arranca como el usuario sin privilegios {self.uid} "
@@ -288,6 +314,10 @@ class SubprocessBackend(Backend):
         if self.isolated:
             info.update(sandbox_uid=self.uid if self.uid is not None else os.getuid(),
                         seccomp=self._seccomp)
+        if self.gpu.wanted:
+            # The session reads "gpus" to refuse a worker that does not see CUDA.
+            info.update(gpus=self.gpu.text(),
+                        gpu_devices=list(self._gpu_devices))
         return info
 
     def _seccomp_fds(self) -> tuple[int, ...]:
@@ -313,12 +343,15 @@ class SubprocessBackend(Backend):
         else:
             command = worker_command(sys.executable, str(self._runtime))
             module_path, home = str(target), str(workdir)
+        environment = {**worker_environment(limits, home), **preload_environment(self.preload),
+                       **self._cuda_environment}
+        capped = not self.gpu.wanted
         try:
             process = subprocess.Popen(
                 command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                cwd=workdir, env={**worker_environment(limits, home), **preload_environment(self.preload)},
-                start_new_session=True, pass_fds=filters,
-                preexec_fn=lambda: _limit_child(limits, [pids, memory], self.uid), close_fds=True)
+                cwd=workdir, env=environment, start_new_session=True, pass_fds=filters,
+                preexec_fn=lambda: _limit_child(limits, [pids, memory], self.uid,
+                                                address_space=capped), close_fds=True)
         finally:
             for fd in filters:
                 os.close(fd)
@@ -381,9 +414,14 @@ class SubprocessBackend(Backend):
         bind(str(workdir), _SANDBOX_WORKDIR)
         # bubblewrap leaves the fresh /proc's sys/ writable (issue 15): bind it read-only.
         args += ["--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys",
-                 "--dev", "/dev", *scratch, "--tmpfs", "/dev/shm",
-                 # Relative writes (a notebook's plt.savefig("fig.png")) land in capped scratch.
-                 "--chdir", "/tmp"]
+                 "--dev", "/dev", *scratch, "--tmpfs", "/dev/shm"]
+        for option, source, target in self._gpu_binds:
+            if option == "--ro-bind":
+                bind(source, target)  # a driver library outside the system folders
+            else:
+                args += [option, source, target]  # a device node, read-write, into the new /dev
+        # Relative writes (a notebook's plt.savefig("fig.png")) land in capped scratch.
+        args += ["--chdir", "/tmp"]
         for fd in filters:
             args += ["--seccomp", str(fd)]  # bubblewrap applies it right before the worker starts
         args.append("--")
@@ -392,15 +430,17 @@ class SubprocessBackend(Backend):
         return args, f"{_SANDBOX_WORKDIR}/{filename}"
 
 
-def _limit_child(limits: Limits, cgroups: list[_PidsCgroup], uid: int | None) -> None:
+def _limit_child(limits: Limits, cgroups: list[_PidsCgroup], uid: int | None, *,
+                 address_space: bool = True) -> None:
     """Runs in the child between fork and exec: the limits then bind bwrap and the worker, which
-    drops to ``uid`` when given (RLIMIT_NPROC counts that uid's processes)."""
+    drops to ``uid`` when given (RLIMIT_NPROC counts that uid's processes). ``address_space``:
+    cap it with RLIMIT_AS (not with a GPU: CUDA reserves more than any cap, see above)."""
     mib = 1024 * 1024
     die_with_parent()
     for cgroup in cgroups:
         cgroup.join()
     settings = [
-        (resource.RLIMIT_AS, limits.memory_mb * mib),
+        *([(resource.RLIMIT_AS, limits.memory_mb * mib)] if address_space else []),
         (resource.RLIMIT_CPU, int(limits.cpu_time_s)),
         (resource.RLIMIT_FSIZE, limits.file_size_mb * mib),
         (resource.RLIMIT_NOFILE, int(limits.open_files)),

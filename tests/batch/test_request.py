@@ -3,6 +3,7 @@ batches, and one definition of the course files a fingerprint covers (issue 16).
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -38,9 +39,16 @@ def submission(tmp_path: Path) -> Submission:
 def test_a_request_crosses_as_plain_data_and_back(job, submission):
     request = GradeRequest.for_submission(job, submission, slot=3)
     data = request.to_dict()
-    assert data["backend_options"] == {"slot": 3}
+    assert data["backend_options"] == {"gpus": "none", "slot": 3}
     assert data["notes"] == ["una nota"]
     assert GradeRequest.from_dict({**data, "log": "/tmp/x.log"}) == request  # warm adds "log"
+
+
+def test_a_subprocess_request_carries_the_gpus_and_the_slot_that_picks_one(job, submission):
+    # issue 21: the slot's GPU (slot % N) is picked by the backend in the child
+    job = dataclasses.replace(job, gpus="2")
+    assert GradeRequest.for_submission(job, submission, slot=5).backend_options == {
+        "gpus": "2", "slot": 5}
 
 
 def test_a_malformed_request_says_what_was_expected(job, submission):

@@ -105,3 +105,97 @@ def test_a_metric_of_nan_is_the_students_zero_credit_never_a_course_error():
                               "que devolvió tu código)")
     with pytest.raises(ConfigError, match=r"entre 0 y 1; llegó 1\.5"):
         credit.award(1.5, "un error de quien escribió la comprobación")
+
+
+# --- a check that fails on CUDA by float32 noise is re-run on CPU (issue 21) ----------------
+
+CUDA_CHECKS = '''\
+import pytest
+
+from grader.compare import assert_close
+
+
+@pytest.mark.exercise("lin")
+def test_double(student, device, rng, credit):
+    x = rng.normal(size=4)
+    assert_close(student.double(x, device), 2 * x, name="out", rtol=1e-7, atol=0)
+    credit.award(1.0, "ok")
+'''
+
+
+class FakeCudaStudent:
+    """A provider whose student code runs on "cuda": what ``double`` returns on each device is
+    the test's choice (a correct submission off by float32 noise, a wrong one...)."""
+
+    call_timeout_s = 1.0
+    load_failure = None
+
+    def __init__(self, factors: dict[str, float]) -> None:
+        from grader.sandbox.base import Limits
+
+        self.limits = Limits()
+        self.factors = factors
+        self.seeds: list[int] = []
+        self.inputs: list[tuple[str, list[float]]] = []
+
+    device = "cuda"
+
+    def module(self):
+        provider = self
+
+        class Module:
+            @staticmethod
+            def double(x, device):
+                provider.inputs.append((device, list(x)))
+                return 2 * x * provider.factors[device]
+
+        return Module()
+
+    def begin_check(self, seed: int) -> None:
+        self.seeds.append(seed)
+
+    def helpers(self):
+        raise AssertionError("not used")
+
+    def take_output(self) -> str:
+        return ""
+
+
+def run_on_fake_cuda(mini_course, tmp_path, factors):
+    from grader.course.load import load_assignment
+    from grader.engine.plugin import GradingPlugin, run_checks
+
+    checks = tmp_path / "test_cuda.py"
+    checks.write_text(CUDA_CHECKS)
+    provider = FakeCudaStudent(factors)
+    plugin = GradingPlugin(assignment=load_assignment(mini_course / "assignment"),
+                           provider=provider, reference=None, public_files={checks},
+                           forbidden={})
+    [result] = run_checks([checks], plugin, rootdir=tmp_path)
+    return result, plugin.staff_notes, provider
+
+
+def test_a_correct_submission_off_by_float32_noise_on_cuda_is_rerun_on_cpu_and_not_charged(
+        mini_course, tmp_path):
+    result, notes, provider = run_on_fake_cuda(mini_course, tmp_path,
+                                               {"cuda": 1 + 3e-6, "cpu": 1.0})
+    assert (result.status.value, result.credit) == ("PASS", 1.0)
+    # Same inputs and the same worker seed on both runs: only the device changed.
+    assert [device for device, _ in provider.inputs] == ["cuda", "cpu"]
+    assert provider.inputs[0][1] == provider.inputs[1][1]
+    assert len(provider.seeds) == 2 and provider.seeds[0] == provider.seeds[1]
+    assert notes == ["public::test_double: falló en CUDA por un error relativo de 3.0e-06 (ruido "
+                     "de float32: hasta 0.001); se volvió a correr en CPU, y pasó: no se cobra"]
+
+
+def test_a_submission_wrong_by_a_little_still_loses_the_points_on_the_cpu_rerun(
+        mini_course, tmp_path):
+    result, notes, _ = run_on_fake_cuda(mini_course, tmp_path, {"cuda": 1 + 1e-4, "cpu": 1 + 1e-4})
+    assert result.status.value == "FAIL" and result.message.startswith("out difiere")
+    assert notes[0].endswith("se volvió a correr en CPU, y falló también ahí: se cobra")
+
+
+def test_a_wrong_submission_on_cuda_is_charged_without_a_rerun(mini_course, tmp_path):
+    result, notes, provider = run_on_fake_cuda(mini_course, tmp_path, {"cuda": 1.5, "cpu": 1.0})
+    assert result.status.value == "FAIL"
+    assert [device for device, _ in provider.inputs] == ["cuda"] and notes == []

@@ -99,3 +99,14 @@ def test_hello_and_len_answer_before_any_student_module_is_loaded():
     driver = Driver()
     assert driver.send("hello")["value"]["numpy"] == np.__version__
     assert driver.send("len", target=[1, 2, 3])["value"] == 3
+
+
+def test_the_torch_state_of_each_check_reports_tf32_off_and_deterministic_cudnn():
+    # issue 21: the result's environment records the flags numerics on a GPU depend on
+    from grader.runtime.worker import reset_random_state
+
+    info = reset_random_state(7, torch=True)
+    assert {k: info[k] for k in ("matmul_allow_tf32", "cudnn_allow_tf32", "cudnn_benchmark",
+                                 "cudnn_deterministic")} == {
+        "matmul_allow_tf32": False, "cudnn_allow_tf32": False, "cudnn_benchmark": False,
+        "cudnn_deterministic": True}

@@ -26,7 +26,8 @@ from grader.errors import (
 )
 from grader.sandbox import images, seccomp
 from grader.sandbox.base import PASSIVE_WAIT, Limits, sandbox_uid
-from grader.sandbox.docker import CONTAINER_LABEL, DockerBackend, parse_gpus
+from grader.sandbox.docker import CONTAINER_LABEL, DockerBackend
+from grader.sandbox.gpus import parse_gpus
 
 pytestmark = pytest.mark.docker
 ZOO = Path(__file__).parent.parent / "fixtures" / "worker" / "zoo.py"

@@ -25,11 +25,12 @@ def test_an_unknown_backend_says_which_exist():
         registry.check_options("podman", gpus="none")
 
 
-def test_gpus_need_docker():
-    with pytest.raises(UsageError, match="--gpus solo funciona con --backend docker"):
-        registry.new_backend("subprocess", gpus="1")
-    with pytest.raises(UsageError, match="--gpus solo funciona con --backend docker"):
-        registry.check_options("subprocess", gpus="all")
+def test_gpus_are_an_option_of_every_sandbox_and_validated_before_connecting():
+    # issue 21: the subprocess backend grades on GPUs too (tests/sandbox/test_gpus.py)
+    registry.check_options("subprocess", gpus="all")
+    registry.check_options("docker", gpus="2")
+    with pytest.raises(UsageError, match="--gpus espera 'none', 'all' o un número"):
+        registry.check_options("subprocess", gpus="dos")
 
 
 def test_a_fresh_process_gets_a_new_backend_each_time_with_its_slot_and_preload():
