@@ -1,14 +1,19 @@
 """Reading ``course.toml`` and ``assignment.toml`` into the model (``grader.course.model``).
 
-Every error names the file and the key, and says what was expected and what arrived.
+Every error names the file and the key, and says what was expected and what arrived. Both files
+are strict: a table or key that is not read here is an error that lists the valid ones, since a
+typo (``[lates]``, ``pas_mark``) would otherwise leave a default in place without a word (issue 20).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 import tomllib
 import zoneinfo
+from collections.abc import Callable, Sequence
+from dataclasses import fields
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -18,12 +23,12 @@ from grader.course.limits import Limits
 from grader.course.model import (
     ASSIGNMENT_FILE,
     COURSE_FILE,
+    DEFAULT_SIMILARITY_THRESHOLD,
     DEFAULT_TIMEZONE,
     VISIBILITIES,
     Assignment,
     Course,
     Exercise,
-    DEFAULT_SIMILARITY_THRESHOLD,
     FormColumns,
     MoodleSettings,
     RosterSettings,
@@ -37,6 +42,25 @@ REQUIREMENT = re.compile(r"^(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)
                          r"\s*(?:\[[\w,\s-]+\])?\s*(?:[<>=!~]=?\s*[\w.*+!-]+\s*,?\s*)*$")
 """A requirement line as ``assignment.toml`` may give it: a distribution name, optional extras
 and version specifiers (``torch>=2.1``, ``scikit-learn>=1.4,<2``); no URLs or options."""
+
+# What each file may hold. A new setting is added here and read below; anything else is an error.
+COURSE_TABLES = ("course", "grading", "tp", "calendar", "late", "form", "roster", "limits",
+                 "adjustments", "similarity", "moodle")
+COURSE_KEYS = ("name",)
+GRADING_KEYS = ("scale_max", "pass_mark", "decimals", "secret_env")
+TP_KEYS = ("name", "weight", "assignment", "reference", "notebook_mode", "deadline",
+           "closes_after_class")
+LIMIT_KEYS = tuple(f.name for f in fields(Limits))
+ASSIGNMENT_TABLES = ("assignment", "limits", "exercise", "notebook", "checks")
+"""``[notebook]`` and ``[checks]`` are written by ``grader release`` into a bundle's copy and read
+by ``grader check`` (``grader.student.check.bundle_notebook_mode``, ``bundle_seed_key``)."""
+ASSIGNMENT_KEYS = ("name", "title", "module", "worker_helpers", "public_checks", "hidden_checks",
+                   "starter", "forbidden_modules", "requirements", "torch", "partial_credit")
+EXERCISE_KEYS = ("name", "title", "points", "functions", "numpy_only", "partial_credit",
+                 "visibility", "check_visibility")
+BUNDLE_KEYS = {"notebook": ("mode",), "checks": ("seed_key",)}
+_ARRAYS_OF_TABLES = ("tp", "exercise")
+SECRET_ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
@@ -65,8 +89,10 @@ def _weight(value: Any, where: str) -> Fraction:
     except (ValueError, TypeError, ZeroDivisionError):
         raise ConfigError(f"{where}.weight debe ser un número o una fracción como \"1/3\" "
                           f"(llegó {value!r})") from None
-    if weight < 0:
-        raise ConfigError(f"{where}.weight no puede ser negativo (llegó {value!r})")
+    if weight <= 0:
+        # A TP that weighs 0 is graded and published but never counts: almost surely a typo.
+        raise ConfigError(f"{where}.weight debe ser positivo (llegó {value!r}); un TP que no "
+                          "cuenta para la nota no va en course.toml")
     return weight
 
 
@@ -83,20 +109,26 @@ def load_course(path: Path) -> Course:
     path = path.resolve()
     data = _load_toml(path)
     where = str(path)
-    course = data.get("course", {})
-    grading = data.get("grading", {})
+    _known(data, COURSE_TABLES, where, what="tabla", show=_section)
+    name = _course_name(data, where)
     tps = []
     raw_tps = data.get("tp")
     if not isinstance(raw_tps, list) or not raw_tps:
         raise ConfigError(f"{where}: se esperaba al menos una tabla [[tp]]")
     for i, raw in enumerate(raw_tps):
         at = f"{where} [[tp]] #{i + 1}"
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{at} debe ser una tabla [[tp]] con name, weight y assignment "
+                              f"(llegó {raw!r})")
+        _known(raw, TP_KEYS, at)
         reference = raw.get("reference")
         tps.append(TPEntry(
-            name=_require(raw, "name", str, at),
+            name=_text(_require(raw, "name", str, at), f"{at}.name"),
             weight=_weight(_require(raw, "weight", (int, float, str), at), at),
-            assignment=path.parent / _require(raw, "assignment", str, at),
-            reference=path.parent / reference if isinstance(reference, str) else None,
+            assignment=_folder(path.parent, _require(raw, "assignment", str, at),
+                               f"{at}.assignment", holding=ASSIGNMENT_FILE),
+            reference=None if reference is None else _folder(
+                path.parent, _require(raw, "reference", str, at), f"{at}.reference"),
             notebook_mode=_notebook_mode(raw, at)))
     names = [t.name for t in tps]
     if len(set(names)) != len(names):
@@ -105,14 +137,11 @@ def load_course(path: Path) -> Course:
     if total != 1:
         raise ConfigError(f"{where}: los pesos de los TPs deben sumar 1; suman {total} "
                           f"({', '.join(f'{t.name}={t.weight}' for t in tps)})")
-    limits = data.get("limits", {})
+    limits = _table(data, "limits", where, LIMIT_KEYS)
     Limits.from_mapping(limits, where=f"{where} [limits]")
     zone_name, deadlines = _deadlines(data, raw_tps, where)
     return Course(
-        name=str(course.get("name", "")), root=path.parent, tps=tuple(tps),
-        scale_max=float(grading.get("scale_max", 10)), pass_mark=float(grading.get("pass_mark", 4)),
-        decimals=int(grading.get("decimals", 2)), limits=limits,
-        secret_env=str(grading.get("secret_env", "GRADER_SECRET")),
+        name=name, root=path.parent, tps=tuple(tps), **_grading(data, where), limits=limits,
         timezone=zone_name, deadlines=deadlines,
         late=_late_policy(data, names, _zone(zone_name, where), where),
         form=_form(data, zone_name, where), roster=_roster(data, path.parent, where),
@@ -134,15 +163,96 @@ def find_course(start: Path) -> Path | None:
 # --- deadlines, late policy, form and roster (grader.course.late, grader.intake) ---------------------
 
 
-def _table(data: dict[str, Any], key: str, where: str, known: tuple[str, ...]) -> dict[str, Any]:
+def _known(table: dict[str, Any], known: Sequence[str], where: str, *, what: str = "clave",
+           show: Callable[[str], str] | None = None) -> None:
+    """Refuses the first name of ``table`` that is not in ``known``, listing the valid ones and,
+    for a near miss, the one probably meant (``pas_mark``: ``pass_mark``). Every section of both
+    files goes through here: an ignored key would leave its default in place without a word.
+    ``show`` writes a name as the file does (``[late]``); by default, quoted when it is wrong."""
+    for name in table:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (¿quisiste decir {(show or repr)(close[0])}?)" if close else ""
+            raise ConfigError(f"{where}: {what} desconocida {(show or repr)(name)}{hint}; las "
+                              f"válidas son {', '.join(show(k) if show else k for k in known)}")
+
+
+def _section(name: str) -> str:
+    """How a top-level table is written in the file: ``[late]``, ``[[tp]]``."""
+    return f"[[{name}]]" if name in _ARRAYS_OF_TABLES else f"[{name}]"
+
+
+def _table(data: dict[str, Any], key: str, where: str, known: Sequence[str]) -> dict[str, Any]:
+    """The table ``[key]`` of ``data`` (empty when absent), with only ``known`` keys."""
     table = data.get(key, {})
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: [{key}] debe ser una tabla (llegó {table!r})")
-    for name in table:
-        if name not in known:
-            raise ConfigError(f"{where} [{key}]: clave desconocida {name!r}; las válidas son "
-                              f"{', '.join(known)}")
+    _known(table, known, f"{where} [{key}]")
     return table
+
+
+def _text(value: str, where: str) -> str:
+    if not value.strip():
+        raise ConfigError(f"{where} no puede estar vacío")
+    return value
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _course_name(data: dict[str, Any], where: str) -> str:
+    """``[course] name``: shown in every report, and the key of hidden inputs when the course
+    secret is unset (``Course.hidden_seed_key``)."""
+    course = _table(data, "course", where, COURSE_KEYS)
+    if "name" not in course:
+        raise ConfigError(f"{where}: falta [course] name, el nombre de la materia como "
+                          "\"Aprendizaje Profundo\"")
+    name = course["name"]
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{where} [course].name debe ser un texto no vacío, el nombre de la "
+                          f"materia (llegó {name!r})")
+    return name
+
+
+def _grading(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """``[grading]``: the scale, the pass mark and the rounding of every grade."""
+    grading = _table(data, "grading", where, GRADING_KEYS)
+    at = f"{where} [grading]"
+    scale_max = grading.get("scale_max", 10)
+    if not _is_number(scale_max) or scale_max <= 0:
+        raise ConfigError(f"{at}.scale_max debe ser un número positivo, la nota máxima "
+                          f"(llegó {scale_max!r})")
+    pass_mark = grading.get("pass_mark", 4)
+    if not _is_number(pass_mark) or not 0 < pass_mark <= scale_max:
+        given = f"llegó {pass_mark!r}" if "pass_mark" in grading else f"no está y vale {pass_mark}"
+        raise ConfigError(f"{at}.pass_mark debe ser un número mayor que 0 y a lo sumo scale_max "
+                          f"= {scale_max:g}, la nota desde la que se aprueba ({given})")
+    decimals = grading.get("decimals", 2)
+    if isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 4:
+        raise ConfigError(f"{at}.decimals debe ser un entero entre 0 y 4 (llegó {decimals!r})")
+    secret_env = grading.get("secret_env", "GRADER_SECRET")
+    if not isinstance(secret_env, str) or not SECRET_ENV.match(secret_env):
+        raise ConfigError(f"{at}.secret_env debe ser el nombre de una variable de entorno como "
+                          f"\"GRADER_SECRET\" (llegó {secret_env!r})")
+    return {"scale_max": float(scale_max), "pass_mark": float(pass_mark), "decimals": decimals,
+            "secret_env": secret_env}
+
+
+def _folder(root: Path, value: str, where: str, *, holding: str | None = None) -> Path:
+    """A TP's folder, relative to ``root``. A folder that is absent is reported where it is read
+    (``load_assignment``, ``load_reference``), not here: a cluster worker gets only the folders of
+    the TP it grades (``grader.batch.cluster.course_files``), and the gradebook and the reports
+    need none. One that is there must be what was meant."""
+    if not value.strip():
+        raise ConfigError(f"{where} no puede estar vacío: se esperaba la ruta de una carpeta")
+    folder = root / value
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"{where} debe ser una carpeta; {folder} es un archivo")
+    if holding is not None and folder.is_dir() and not (folder / holding).is_file():
+        raise ConfigError(f"{where}: la carpeta {folder} no tiene {holding}; se esperaba la "
+                          f"carpeta de un TP, como \"assignments/tp1\"")
+    return folder
 
 
 def _zone(name: Any, where: str) -> zoneinfo.ZoneInfo:
@@ -316,16 +426,15 @@ def _adjustments(data: dict[str, Any], root: Path, where: str) -> Path | None:
 
 
 def _moodle(data: dict[str, Any], tp_names: list[str], where: str) -> MoodleSettings:
-    table = _table(data, "moodle", where, ("items", "feedback", "feedback_url"))
+    table = _table(data, "moodle", where, ("items", "feedback", "feedback_url",
+                                           "decimal_separator"))
     at = f"{where} [moodle]"
     items = table.get("items", {})
     if not isinstance(items, dict):
         raise ConfigError(f"{at}.items debe ser una tabla TP = \"columna\", como "
                           f"{{tp1 = \"TP1\", final = \"Nota final\"}} (llegó {items!r})")
+    _known(items, [*tp_names, "final"], f"{at}.items")
     for key, value in items.items():
-        if key not in (*tp_names, "final"):
-            raise ConfigError(f"{at}.items: clave desconocida {key!r}; las válidas son "
-                              f"{', '.join([*tp_names, 'final'])}")
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(f"{at}.items.{key} debe ser el nombre de una columna (llegó {value!r})")
     feedback = table.get("feedback", True)
@@ -334,7 +443,11 @@ def _moodle(data: dict[str, Any], tp_names: list[str], where: str) -> MoodleSett
     url = table.get("feedback_url", "")
     if not isinstance(url, str):
         raise ConfigError(f"{at}.feedback_url debe ser texto (llegó {url!r})")
-    return MoodleSettings(items=dict(items), feedback=feedback, feedback_url=url.rstrip("/"))
+    separator = table.get("decimal_separator", ",")
+    if separator not in (",", "."):
+        raise ConfigError(f"{at}.decimal_separator debe ser \",\" o \".\" (llegó {separator!r})")
+    return MoodleSettings(items=dict(items), feedback=feedback, feedback_url=url.rstrip("/"),
+                          decimal_separator=separator)
 
 
 def _visibility(raw: dict[str, Any], where: str) -> dict[str, Any]:
@@ -354,60 +467,92 @@ def _visibility(raw: dict[str, Any], where: str) -> dict[str, Any]:
     return {"visibility": visibility, "check_visibility": tuple(sorted(per_check.items()))}
 
 
+def _flag(table: dict[str, Any], key: str, where: str, default: bool) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}.{key} debe ser true o false (llegó {value!r})")
+    return value
+
+
+def _strings(table: dict[str, Any], key: str, where: str, what: str) -> tuple[str, ...]:
+    values = table.get(key, [])
+    if not isinstance(values, list) or not all(isinstance(v, str) and v.strip() for v in values):
+        raise ConfigError(f"{where}.{key} debe ser una lista de {what} (llegó {values!r})")
+    return tuple(values)
+
+
+def _assignment_tables(data: dict[str, Any], where: str) -> tuple[dict[str, Any], list[Any]]:
+    """``[assignment]`` and the ``[[exercise]]`` list, after refusing unknown tables and keys."""
+    _known(data, ASSIGNMENT_TABLES, where, what="tabla", show=_section)
+    head = _table(data, "assignment", where, ASSIGNMENT_KEYS)
+    for name, keys in BUNDLE_KEYS.items():
+        _table(data, name, where, keys)
+    raw_exercises = data.get("exercise", [])
+    if not isinstance(raw_exercises, list) or not raw_exercises:
+        raise ConfigError(f"{where}: se esperaba al menos un [[exercise]]")
+    for i, raw in enumerate(raw_exercises):
+        at = f"{where} [[exercise]] #{i + 1}"
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{at} debe ser una tabla [[exercise]] con name y points "
+                              f"(llegó {raw!r})")
+        _known(raw, EXERCISE_KEYS, at)
+    return head, raw_exercises
+
+
 def load_assignment(root: Path) -> Assignment:
     """Loads and validates ``ROOT/assignment.toml``."""
     path = root / ASSIGNMENT_FILE
+    if not root.is_dir():
+        raise ConfigError(f"no existe la carpeta del TP {root}: se esperaba una carpeta con "
+                          f"{ASSIGNMENT_FILE} (la que nombra [[tp]] assignment en {COURSE_FILE})")
     data = _load_toml(path)
     where = str(path)
-    head = data.get("assignment", {})
+    head, raw_exercises = _assignment_tables(data, where)
+    at_head = f"{where} [assignment]"
+    partial_credit = _flag(head, "partial_credit", at_head, False)
     exercises = []
-    for i, raw in enumerate(data.get("exercise", [])):
+    for i, raw in enumerate(raw_exercises):
         at = f"{where} [[exercise]] #{i + 1}"
         points = _require(raw, "points", (int, float), at)
         if points <= 0:
             raise ConfigError(f"{at}.points debe ser positivo (llegó {points})")
-        functions = raw.get("functions", [])
-        if not isinstance(functions, list) or not all(isinstance(f, str) for f in functions):
-            raise ConfigError(f"{at}.functions debe ser una lista de nombres")
         exercises.append(Exercise(
-            name=_require(raw, "name", str, at), points=float(points),
-            title=str(raw.get("title", "")), functions=tuple(functions),
-            numpy_only=bool(raw.get("numpy_only", False)),
-            partial_credit=bool(raw.get("partial_credit", head.get("partial_credit", False))),
+            name=_text(_require(raw, "name", str, at), f"{at}.name"), points=float(points),
+            title=_require(raw, "title", str, at) if "title" in raw else "",
+            functions=_strings(raw, "functions", at, "nombres de funciones o clases"),
+            numpy_only=_flag(raw, "numpy_only", at, False),
+            partial_credit=_flag(raw, "partial_credit", at, partial_credit),
             **_visibility(raw, at)))
-    if not exercises:
-        raise ConfigError(f"{where}: se esperaba al menos un [[exercise]]")
     names = [e.name for e in exercises]
     if len(set(names)) != len(names):
         raise ConfigError(f"{where}: hay ejercicios repetidos: {names}")
 
     def paths(key: str) -> tuple[Path, ...]:
-        values = head.get(key, [])
-        if not isinstance(values, list):
-            raise ConfigError(f"{where} [assignment].{key} debe ser una lista de rutas")
-        return tuple(root / v for v in values)
+        return tuple(root / v for v in _strings(head, key, at_head, "rutas"))
 
-    limits = data.get("limits", {})
+    limits = _table(data, "limits", where, LIMIT_KEYS)
     Limits.from_mapping(limits, where=f"{where} [limits]")
-    uses_torch = head.get("torch", False)
-    if not isinstance(uses_torch, bool):
-        raise ConfigError(f"{where} [assignment].torch debe ser true o false (llegó {uses_torch!r})")
     requirements = head.get("requirements", [])
     if not isinstance(requirements, list) or not all(
             isinstance(r, str) and REQUIREMENT.match(r) for r in requirements):
-        raise ConfigError(f"{where} [assignment].requirements debe ser una lista de paquetes como "
+        raise ConfigError(f"{at_head}.requirements debe ser una lista de paquetes como "
                           f"los acepta pip ('torch>=2.1', 'scikit-learn') (llegó {requirements!r})")
     helpers = head.get("worker_helpers")
     if helpers is not None:
         if not isinstance(helpers, str) or not (root / helpers).is_file():
-            raise ConfigError(f"{where} [assignment].worker_helpers debe ser la ruta de un archivo "
+            raise ConfigError(f"{at_head}.worker_helpers debe ser la ruta de un archivo "
                               f".py existente (llegó {helpers!r})")
         helpers = root / helpers
+    name = _text(_require(head, "name", str, at_head), f"{at_head}.name")
+    module = head.get("module", name)
+    if not isinstance(module, str) or not module.isidentifier():
+        raise ConfigError(f"{at_head}.module debe ser el nombre del módulo del estudiante, sin "
+                          f"\".py\", como \"tp1\" (llegó {module!r})")
     return Assignment(
-        name=_require(head, "name", str, f"{where} [assignment]"),
-        title=str(head.get("title", "")),
-        module=str(head.get("module", head.get("name"))), root=root,
+        name=name, title=_require(head, "title", str, at_head) if "title" in head else "",
+        module=module, root=root,
         exercises=tuple(exercises), public_checks=paths("public_checks"),
         hidden_checks=paths("hidden_checks"), starter=paths("starter"),
-        forbidden_modules=tuple(head.get("forbidden_modules", [])), limits=limits,
-        uses_torch=uses_torch, worker_helpers=helpers, requirements=tuple(requirements))
+        forbidden_modules=_strings(head, "forbidden_modules", at_head, "nombres de módulos"),
+        limits=limits, uses_torch=_flag(head, "torch", at_head, False), worker_helpers=helpers,
+        requirements=tuple(requirements))

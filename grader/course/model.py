@@ -1,19 +1,21 @@
 """The declarative course file (``course.toml``) and each assignment's ``assignment.toml``.
 
-Both are validated on load; every error names the file and the key::
+Both are validated on load and strict: every error names the file and the key, and a table or
+key that is not read (a typo: ``[lates]``, ``pas_mark``) is an error listing the valid ones
+(``grader.course.load``; issue 20)::
 
     [course]
-    name = "Aprendizaje Profundo"
+    name = "Aprendizaje Profundo"   # required, not empty
 
     [grading]
-    scale_max = 10      # TP scores and the final grade are on 0..scale_max
-    pass_mark = 4       # final >= pass_mark is "aprobado"
-    decimals = 2
+    scale_max = 10      # TP scores and the final grade are on 0..scale_max (> 0)
+    pass_mark = 4       # final >= pass_mark is "aprobado"; 0 < pass_mark <= scale_max
+    decimals = 2        # an integer, 0..4
     secret_env = "GRADER_SECRET"   # env var with the key of per-student hidden inputs
 
     [[tp]]
     name = "tp1"
-    weight = "1/3"      # a number or a fraction; weights add up to 1
+    weight = "1/3"      # a positive number or fraction; weights add up to 1
     assignment = "assignments/tp1"
     reference = "reference_solutions/tp1"
     notebook_mode = "definitions"   # or "full": what of a notebook runs (grader.notebooks)
@@ -24,7 +26,8 @@ Both are validated on load; every error names the file and the key::
 Deadlines (``[calendar]``, ``[[tp]] deadline`` or ``closes_after_class``) and the late policy
 (``[late]``) are described in ``grader.course.late``; the form export's columns (``[form]``) and the roster
 (``[roster]``) in ``grader.intake``. None of them takes part in the grading fingerprint
-(``Course.score_settings``): changing them never regrades.
+(``Course.score_settings``): changing them never regrades. Neither do ``[adjustments]``,
+``[similarity]`` and ``[moodle]`` (``Course`` says what each holds).
 """
 
 from __future__ import annotations
@@ -171,6 +174,12 @@ class MoodleSettings:
     feedback_url: str = ""
     """Where the feedback pages are published (``https://.../tp1/ana.html`` is
     ``feedback_url/tp1/ana.html``); empty: the feedback names the file."""
+    decimal_separator: str = ","
+    """How grades are written: ``","`` (``7,5``) or ``"."`` (``7.5``). Moodle reads a number with
+    the language of whoever imports it (``unformat_float``: it deletes that language's thousands
+    separator, then reads its decimal one), so ``8.50`` imported in Spanish may become 850. The
+    default fits FIUBA's Campus in Spanish; an offline grading worksheet says its own separator
+    (its maximum grade column) and that wins."""
 
 
 DEFAULT_SIMILARITY_THRESHOLD = 0.5

@@ -15,7 +15,7 @@ REPO = Path(__file__).parents[2]
 
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "course.toml"
-    path.write_text(text)
+    path.write_text('[course]\nname = "c"\n' + text)
     return path
 
 
