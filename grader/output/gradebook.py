@@ -18,6 +18,16 @@ When the course defines deadlines and the results carry when they were handed in
 late, the points lost). ``late_days`` is empty when unknown (no submission time, no deadline or
 nothing handed in). Results graded from a plain folder have no submission time, so their
 gradebook keeps the columns above unchanged.
+
+With manual adjustments (``ajustes.toml``, ``grader.course.adjustments``, passed as
+``adjustments``) that hold at least one entry, ``tpN``, ``final`` and ``condition`` are the
+adjusted ones and two columns per TP of the course are appended at the end (after the late
+columns): ``tp1_auto, tp1_adjustment, tp2_auto, ...``: the score without adjustments (after the
+late penalty) and the adjustments' notes (``7.50 -> 8.50, ajuste: ... (M. Pérez, 12/11/2026)``,
+several joined with ``; ``; empty when none). Exercise-level adjustments change the score the
+penalty is taken from, so ``tpN_raw`` includes them; TP-level ones apply after the penalty. An
+adjustment for a student the gradebook does not have (not in the roster; without a roster, no
+result) is an error, never a silent skip.
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ import pandas as pd
 
 from grader import results, scoring
 from grader.course import Course, late
+from grader.course.adjustments import Adjustment, Adjustments, apply_to_exercises, apply_to_tp
 from grader.errors import ConfigError
 from grader.results import SubmissionResult
 
@@ -78,11 +89,19 @@ def _status(result: SubmissionResult | None) -> str:
     return "load_error" if result.load_error else "graded"
 
 
-def build(collected: Collected, course: Course, roster: Roster | None = None) -> pd.DataFrame:
+def build(collected: Collected, course: Course, roster: Roster | None = None,
+          adjustments: Adjustments | None = None) -> pd.DataFrame:
     """One row per student (per roster student, with ``roster``), columns in the fixed order
-    of the module docstring. Roster and late-policy problems are added to ``collected.problems``."""
+    of the module docstring, ``adjustments`` applied. Roster and late-policy problems are added
+    to ``collected.problems``.
+
+    Raises:
+        ConfigError: an adjustment names a student the gradebook does not have, or an exercise
+            the student's result lacks.
+    """
     tps = [t.name for t in course.tps]
     with_late = bool(course.deadlines) and any(r.submitted_at for r in collected.results.values())
+    with_adjustments = adjustments is not None and len(adjustments) > 0
     people: list[tuple[str, dict[str, object], dict[str, SubmissionResult]]] = []
     if roster is None:
         for student in sorted({student for student, _ in collected.results}):
@@ -96,51 +115,114 @@ def build(collected: Collected, course: Course, roster: Roster | None = None) ->
                                                "email": person.email},
                            assigned.get(person.student_id, {})))
         identity = ["padron", "nombre", "email"]
+    own_adjustments = _adjustments_by_key(adjustments, roster, {key for key, _, _ in people})
     weights = {t.name: t.weight for t in course.tps}
     rows = []
     for key, row, own in people:
-        scores: dict[str, float | None] = {}
+        scores: dict[str, float] = {}
         extra: dict[str, object] = {}
+        adjusted: dict[str, object] = {}
         for tp in tps:
             result = own.get(tp)
-            raw = result.score if result else 0.0
-            days: object = ""  # an int, or empty when unknown
-            score, penalty = raw, 0.0
-            if with_late and result is not None:
-                score, days, penalty = _late(result, key, course, collected.problems)
-            scores[tp] = score if result else None
+            mine = own_adjustments.get((key, tp), [])
+            auto, raw, days, penalty = _automatic(result, key, course, with_late, collected.problems)
+            score = auto
+            notes: list[str] = []
+            if any(a.exercise for a in mine):
+                if result is None:
+                    raise ConfigError(
+                        f"{next(a for a in mine if a.exercise).where}: {key} no tiene resultado de "
+                        f"{tp}; un ajuste de ejercicio corrige la nota automática de una entrega: "
+                        "para un TP sin entrega, ajustá la nota del TP (sin exercise)")
+                raw, notes = apply_to_exercises(result, mine, scale_max=course.scale_max,
+                                                decimals=course.decimals)
+                # late-policy problems were already reported for the automatic score
+                score, days, penalty = (_late(result, raw, key, course, []) if with_late
+                                        else (raw, "", 0.0))
+            score, tp_notes = apply_to_tp(score, mine, scale_max=course.scale_max,
+                                          decimals=course.decimals)
+            notes += tp_notes
+            scores[tp] = score  # a TP without a result scores 0, or what an adjustment says
             row[tp] = score
             extra.update({f"{tp}_raw": raw, f"{tp}_late_days": days, f"{tp}_penalty": penalty})
+            adjusted.update({f"{tp}_auto": auto, f"{tp}_adjustment": "; ".join(notes)})
         row["final"] = scoring.final_grade(scores, weights, decimals=course.decimals)
         for tp in tps:
             row[f"{tp}_status"] = _status(own.get(tp))
         row["condition"] = "aprobado" if row["final"] >= course.pass_mark else "desaprobado"  # type: ignore[operator]
-        rows.append({**row, **extra} if with_late else row)
+        rows.append({**row, **(extra if with_late else {}),
+                     **(adjusted if with_adjustments else {})})
     columns = ([*identity, *tps, "final"] + [f"{tp}_status" for tp in tps] + ["condition"])
     if with_late:
         columns += [f"{tp}_{suffix}" for tp in tps for suffix in ("raw", "late_days", "penalty")]
+    if with_adjustments:
+        columns += [f"{tp}_{suffix}" for tp in tps for suffix in ("auto", "adjustment")]
     return pd.DataFrame(rows, columns=columns)
 
 
-def _late(result: SubmissionResult, student: str, course: Course,
+def _automatic(result: SubmissionResult | None, key: str, course: Course, with_late: bool,
+               problems: list[str]) -> tuple[float, float, object, float]:
+    """``(score, raw score, late days, penalty)`` of one TP without adjustments; late days are
+    an int, or empty when unknown."""
+    if result is None:
+        return 0.0, 0.0, "", 0.0
+    if not with_late:
+        return result.score, result.score, "", 0.0
+    score, days, penalty = _late(result, result.score, key, course, problems)
+    return score, result.score, days, penalty
+
+
+def _adjustments_by_key(adjustments: Adjustments | None, roster: Roster | None,
+                        keys: set[str]) -> dict[tuple[str, str], list[Adjustment]]:
+    """Gradebook key (padrón with a roster, else the results' student) and TP -> its
+    adjustments in file order.
+
+    Raises:
+        ConfigError: an adjustment names a student that is not in the gradebook.
+    """
+    found: dict[tuple[str, str], list[Adjustment]] = {}
+    if adjustments is None:
+        return found
+    for adjustment in adjustments.items:
+        key = adjustment.student
+        if roster is not None:
+            hit = roster.match(student_id=adjustment.student)
+            key = hit[0].student_id if hit else ""
+        if key not in keys:
+            known = (f"en el padrón {roster.source}" if roster is not None else
+                     "entre los estudiantes con resultados (" + _some(sorted(keys)) + ")")
+            raise adjustments.unknown_student(adjustment.student, known)
+        found.setdefault((key, adjustment.tp), []).append(adjustment)
+    return found
+
+
+def _some(names: list[str], shown: int = 10) -> str:
+    if not names:
+        return "no hay ninguno"
+    more = f" y {len(names) - shown} más" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
+def _late(result: SubmissionResult, raw: float, student: str, course: Course,
           problems: list[str]) -> tuple[float, object, float]:
-    """``(score, late days, penalty)`` of one result under the course's late policy."""
+    """``(score, late days, penalty)`` of one result whose score before the penalty is ``raw``
+    (the result's, or corrected by exercise-level adjustments) under the course's late policy."""
     deadline = course.deadlines.get(result.tp)
     if deadline is None:
-        return result.score, "", 0.0
+        return raw, "", 0.0
     if not result.submitted_at:
         problems.append(f"{result.student} ({result.tp}): no se sabe cuándo entregó (no pasó por "
                         "'grader intake'); no se aplicó la política de entregas tardías")
-        return result.score, "", 0.0
+        return raw, "", 0.0
     try:
         submitted = dt.datetime.fromisoformat(result.submitted_at)
-        outcome = late.assess(result.score, submitted, deadline, course.late, student=student,
+        outcome = late.assess(raw, submitted, deadline, course.late, student=student,
                               tp=result.tp, decimals=course.decimals)
     except ValueError:
         problems.append(f"{result.student} ({result.tp}): submitted_at {result.submitted_at!r} no "
                         "es una fecha ISO 8601 con zona horaria; no se aplicó la política de "
                         "entregas tardías")
-        return result.score, "", 0.0
+        return raw, "", 0.0
     return outcome.score, outcome.late_days, outcome.penalty
 
 
