@@ -18,9 +18,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from grader.batch.child import time_spent
 from grader.course import load_assignment, load_course
 from grader.engine.grade import grade_submission
+from grader.output.stafflog import time_spent
 
 REPO = Path(__file__).resolve().parent.parent
 SPIN = ('import signal\nfor _s in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM):\n'

@@ -2,13 +2,15 @@
 grader.batch.child REQUEST``) or, warm, request after request (``--serve``, ``grader.batch.warm``).
 
 It runs the checks and the reference; student code runs only in the sandboxed workers it starts.
-It writes the result's JSON where the request says, for the batch to ``accept``. A warm child
-keeps its sandbox backends (each with a worker launched ahead) and each TP's reference outputs
-between submissions: both are owned by ``main``, never module state.
+It writes the result's JSON where the request says, for the batch to ``accept``, and prints
+staff's log of it (``grader.output.stafflog``), which becomes ``OUT/TP/logs/STUDENT.log``. A warm
+child keeps its sandbox backends (each with a worker launched ahead) and each TP's reference
+outputs between submissions: both are owned by ``main``, never module state.
 """
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import resource
@@ -25,7 +27,7 @@ from grader.course import load_course
 from grader.course.limits import Limits
 from grader.engine.grade import grade_submission
 from grader.engine.reference import References
-from grader.results import SubmissionResult
+from grader.output import stafflog
 from grader.sandbox.base import die_with_parent
 from grader.sandbox.registry import Backends
 
@@ -48,37 +50,10 @@ def grade_request(data: dict[str, Any], *, backends: Backends | None = None,
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
     result.environment["trusted_pid"] = os.getpid()
     results.save(result, Path(request.out))
-    for line in result.review:  # the log is staff's: what the static check could not decide
-        print(f"{result.student}: {line}")
-    for line in time_spent(result):
-        print(f"{result.student}: {line}")
+    # What this process prints is staff's log (OUT/TP/logs/STUDENT.log): the whole result, hidden
+    # checks' output included, which the student's reports never show (issue 20).
+    print(stafflog.render(result), end="")
     return f"{result.student}: {result.score:.2f} ({result.duration_s:.1f} s)"
-
-
-SLOWEST_SHOWN = 5
-
-
-def time_spent(result: SubmissionResult) -> list[str]:
-    """For staff's log: where a submission's time went (worker starts, the import, the slowest
-    checks and how they ended) and why it stopped early, if it did."""
-    timing = result.environment.get("timing", {})
-    restarts = result.environment.get("worker_restarts", 0)
-    checks_s = sum(c.duration_s for c in result.checks)
-    lines = [f"tiempo: {result.duration_s:.1f} s en total; arranques del worker "
-             f"{timing.get('start_s', 0.0):.1f} s ({restarts} reinicios), importación "
-             f"{timing.get('import_s', 0.0):.1f} s, comprobaciones {checks_s:.1f} s "
-             f"({len(result.checks)})"]
-    slowest = sorted(result.checks, key=lambda c: -c.duration_s)[:SLOWEST_SHOWN]
-    if slowest:
-        lines.append("las más lentas: " + "; ".join(
-            f"{c.id} {c.duration_s:.1f} s ({c.status.value})" for c in slowest))
-    if result.load_error:
-        lines.append(f"no cargó: {result.load_error[:300]}")
-    not_retried = sum(1 for c in result.checks if c.message.startswith("no se volvió a llamar"))
-    if not_retried:
-        lines.append(f"{not_retried} comprobaciones no llamaron a una función que ya había "
-                     "terminado con el worker muerto o sin tiempo en sus llamadas anteriores")
-    return lines
 
 
 def run_child(request: GradeRequest, log: Path, *, timeout_s: float,
@@ -115,6 +90,9 @@ def child_timeout_s(limits: Limits) -> float:
 def main(argv: list[str]) -> int:
     """``--serve``: grade request after request, keeping backends and references warm;
     otherwise grade the one request given."""
+    # A crash of this trusted process (a segfault in a library the reference uses) leaves its
+    # Python stack on stderr, which reaches the submission's log (``run_child``, ``WarmChild``).
+    faulthandler.enable()
     if argv == ["--serve"]:
         backends, references = Backends(prestart=True), References(cache=True)
         return serve(lambda data: grade_request(data, backends=backends, references=references))

@@ -29,10 +29,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from grader.results import write_atomic
 from grader.sandbox.base import die_with_parent
+from grader.text import clean
 
 #: Submissions one warm process grades before it is replaced (bounds slow leaks in libraries).
 MAX_JOBS = 100
+#: Bytes kept of what a warm process wrote on its own while grading one request (its end).
+OWN_OUTPUT_CAP = 8000
 
 
 class WarmChild:
@@ -58,11 +62,15 @@ class WarmChild:
 
     def grade(self, request: dict[str, Any], log: Path, *, timeout_s: float) -> int:
         """Grades one request; returns 0 when the result was written, else an exit-code-like
-        number (the process is then gone). What the grader printed goes to ``log``."""
+        number (the process is then gone). What the grader printed goes to ``log``, and after it
+        what the process itself wrote to its stdout and stderr while grading this request (a
+        library's warning, the stack of a crash: ``_own_output``)."""
         with self._lock:
             log.parent.mkdir(parents=True, exist_ok=True)
             process = self._ensure(log.parent)
             assert process.stdin is not None and process.stdout is not None
+            assert self._stderr is not None
+            since = os.fstat(self._stderr.fileno()).st_size
             line = json.dumps({**request, "log": str(log)}) + "\n"
             try:
                 process.stdin.write(line.encode())
@@ -76,15 +84,35 @@ class WarmChild:
             except json.JSONDecodeError:
                 answer = {}
             if answer.get("ok") is True:
+                _append(log, self._own_output(since))
                 if self._jobs >= self.max_jobs:
                     self.close()
                 return 0
             # A process that answered "not ok" is exiting on its own (and stopping its
             # launched-ahead worker); one that did not answer in time is killed.
-            code = self._stop(grace_s=30 if reply else 0)
+            code = self._stop(grace_s=30 if reply else 0, keep_stderr=True)
+            own = self._own_output(since)
+            self._release_stderr()
             if not log.is_file() or not log.read_text(errors="replace").strip():
-                log.write_text(f"el proceso calificador terminó sin responder (código {code})\n")
+                # Last: the batch's failure message quotes the log's last lines.
+                own += f"el proceso calificador terminó sin responder (código {code})\n"
+            _append(log, own)
             return code if code else 1
+
+    def _own_output(self, since: int) -> str:
+        """What the process wrote to its stdout and stderr (both go to its stderr file) from
+        byte ``since`` on, as a section for the log: its last ``OWN_OUTPUT_CAP`` bytes, where a
+        crash's stack ends; empty when it wrote nothing."""
+        if self._stderr is None:
+            return ""
+        with open(self._stderr.name, "rb") as handle:
+            start = max(since, os.fstat(handle.fileno()).st_size - OWN_OUTPUT_CAP)
+            handle.seek(start)
+            text = clean(handle.read(OWN_OUTPUT_CAP).decode(errors="replace")).strip("\n")
+        if not text.strip():
+            return ""
+        cut = f"(recortado: {start - since} bytes antes)\n" if start > since else ""
+        return f"\n== salida propia del proceso calificador ==\n{cut}{text}\n"
 
     def _ensure(self, logs: Path) -> subprocess.Popen[bytes]:
         if self._process is not None and self._process.poll() is None:
@@ -98,7 +126,9 @@ class WarmChild:
         self._register(self._process)
         return self._process
 
-    def _stop(self, grace_s: float = 0) -> int:
+    def _stop(self, grace_s: float = 0, *, keep_stderr: bool = False) -> int:
+        """Ends the process (``grace_s`` to exit on its own first) and returns its exit code; its
+        stderr file goes too unless ``keep_stderr`` (then ``_release_stderr`` removes it)."""
         process, self._process = self._process, None
         code = 0
         if process is not None:
@@ -116,16 +146,27 @@ class WarmChild:
                     with contextlib.suppress(OSError):
                         stream.close()
             self._unregister(process)
+        if not keep_stderr:
+            self._release_stderr()
+        return code
+
+    def _release_stderr(self) -> None:
         if self._stderr is not None:
             self._stderr.close()
             Path(self._stderr.name).unlink(missing_ok=True)
             self._stderr = None
-        return code
 
     def close(self) -> None:
         """Ends the process: closing its stdin lets it finish and exit on its own (it stops its
         launched-ahead worker first); after 30 s it is killed."""
         self._stop(grace_s=30)
+
+
+def _append(log: Path, text: str) -> None:
+    """Adds ``text`` at the end of ``log`` (written again whole, atomically); nothing when empty."""
+    if text:
+        before = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
+        write_atomic(log, before + text if before.strip() else text.lstrip("\n"))
 
 
 def _read_line(stream: IO[bytes], timeout_s: float) -> bytes:
