@@ -97,6 +97,11 @@ class SubmissionResult:
     review: list[str] = field(default_factory=list)
     """For staff only, never in the student's feedback: what the numpy-only static check could not
     decide (``exec``, a computed import...) and a person should look at (issue 15)."""
+    fingerprint_parts: dict[str, str] = field(default_factory=dict)
+    """What ``fingerprint`` was made of, one hash per part (``grader``, ``exercises``, ``secret``,
+    ``course``, ``checks``, ``reference``: ``grader.engine.grade.FINGERPRINT_PARTS``), so that a
+    regrade can say what changed (issue 20). Files written before this field existed load with it
+    empty: their regrade says only that the grading setup changed."""
     schema: str = SCHEMA
 
     def to_dict(self) -> dict[str, Any]:

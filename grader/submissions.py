@@ -2,6 +2,7 @@
 
 A submissions folder holds, per student, either a file named after the student (``juan_perez.py``,
 ``lu-123.ipynb``) or a folder named after the student containing ``tp1.py`` / ``tp1.ipynb``.
+Extensions match in any case (``ana.PY``, ``TP1.IPYNB``: what Windows and some LMS exports write).
 A folder written by ``grader intake`` also holds its manifest (``intake.json``): each submission
 then carries when it was handed in.
 """
@@ -15,7 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.errors import SubmissionError
+from grader.errors import SubmissionError, UsageError
 from grader.notebooks import DEFINITIONS, ConvertedNotebook, convert
 from grader.text import UTF16_BOMS, binary_kind
 
@@ -54,10 +55,18 @@ def safe_name(student: str) -> str:
     return cleaned or "estudiante"
 
 
+def is_notebook(path: Path) -> bool:
+    """Whether a submission file is a notebook, by its extension in any case."""
+    return path.suffix.lower() == ".ipynb"
+
+
+def _accepted(path: Path) -> bool:
+    return path.suffix.lower() in SUFFIXES
+
+
 def _pick(folder: Path, module: str) -> tuple[Path | None, tuple[str, ...]]:
-    candidates = [folder / f"{module}{s}" for s in SUFFIXES if _regular_file(folder / f"{module}{s}")]
-    if not candidates:
-        candidates = sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and _regular_file(p))
+    files = sorted(p for p in folder.iterdir() if _accepted(p) and _regular_file(p))
+    candidates = [p for p in files if p.stem.lower() == module.lower()] or files
     if not candidates:
         return None, ()
     chosen = max(candidates, key=lambda p: p.stat().st_mtime)
@@ -71,7 +80,11 @@ def _regular_file(path: Path) -> bool:
 
 
 def discover(folder: Path, module: str) -> tuple[list[Submission], list[Skipped]]:
-    """Lists the submissions in ``folder``, sorted by student, and the entries it skipped."""
+    """Lists the submissions in ``folder``, sorted by student, and the entries it skipped.
+
+    A folder where nothing is a submission (empty, or only other files) is a ``UsageError`` that
+    says what was looked for and what was found: most likely the wrong folder was passed, and a
+    batch of nothing would end "successfully" with no results to build a gradebook from."""
     if not folder.is_dir():
         raise SubmissionError(f"{folder} no es una carpeta de entregas")
     found: dict[str, Submission] = {}
@@ -92,7 +105,7 @@ def discover(folder: Path, module: str) -> tuple[list[Submission], list[Skipped]
                 skipped.append(Skipped(entry, f"la carpeta no tiene {module}.py ni {module}.ipynb"))
                 continue
             student = entry.name
-        elif entry.suffix in SUFFIXES:
+        elif _accepted(entry):
             path, notes, student = entry, (), entry.stem
         else:
             skipped.append(Skipped(entry, f"no es .py ni .ipynb ni una carpeta ({entry.name})"))
@@ -102,7 +115,34 @@ def discover(folder: Path, module: str) -> tuple[list[Submission], list[Skipped]
             continue
         found[student] = Submission(student=student, path=path, notes=notes,
                                     submitted_at=times.get(entry.name, ""))
+    if not found:
+        raise UsageError(nothing_found(folder, module, skipped))
     return [found[k] for k in sorted(found)], skipped
+
+
+def nothing_found(folder: Path, module: str, skipped: list[Skipped]) -> str:
+    """Why ``folder`` has no submission, in Spanish: what was looked for and what was there."""
+    wanted = (f"se esperaba, por estudiante, un archivo NOMBRE.py o NOMBRE.ipynb, o una carpeta "
+              f"NOMBRE/ con {module}.py o {module}.ipynb")
+    if not skipped:
+        there = ("está vacía" if not any(folder.iterdir())
+                 else "solo tiene archivos ocultos o el manifiesto de 'grader intake'")
+        return f"{folder} no tiene ninguna entrega: {there}; {wanted}"
+    groups: dict[tuple[str, str], list[str]] = {}
+    for item in skipped:
+        kind = (("enlace simbólico", "enlaces simbólicos") if item.entry.is_symlink()
+                else (f"carpeta sin {module}.py ni {module}.ipynb",
+                      f"carpetas sin {module}.py ni {module}.ipynb") if item.entry.is_dir()
+                else ("archivo que no es .py ni .ipynb", "archivos que no son .py ni .ipynb"))
+        groups.setdefault(kind, []).append(item.entry.name)
+    found = "; ".join(f"encontré {len(names)} {kind[len(names) > 1]}: {_listed(names)}"
+                      for kind, names in groups.items())
+    return f"{folder} no tiene ninguna entrega: {wanted}; {found}"
+
+
+def _listed(names: list[str], shown: int = 5) -> str:
+    more = f", ... ({len(names) - shown} más)" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def _submission_times(folder: Path) -> dict[str, str]:
@@ -143,7 +183,7 @@ def check_size(path: Path, max_mb: float) -> None:
     if size <= max_mb * 1024 * 1024:
         return
     detail = ""
-    if path.suffix == ".ipynb":
+    if is_notebook(path):
         outputs = _notebook_output_bytes(path)
         if outputs is not None and outputs > size / 2:
             detail = (f"; {outputs / 2**20:.1f} MB son salidas de celdas: borralas (Kernel > "
@@ -169,7 +209,7 @@ def prepared_source(path: Path, *, notebook_mode: str = DEFINITIONS) -> Converte
     taken as it is (UTF-8, UTF-16 with its BOM or Latin-1), with no notes. A file that is not
     text (a ``.zip`` or a PDF named ``tp1.py``) is a ``SubmissionError`` that says what it is.
     """
-    if path.suffix == ".ipynb":
+    if is_notebook(path):
         return convert(path, mode=notebook_mode)
     data = path.read_bytes()
     kind = binary_kind(data)

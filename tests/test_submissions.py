@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from grader.errors import SubmissionError
+from grader.errors import SubmissionError, UsageError
 from grader.submissions import check_size, discover, prepared_source, safe_name
 
 
@@ -26,10 +26,72 @@ def test_other_entries_are_skipped_with_a_reason(tmp_path):
     (tmp_path / "notas.txt").write_text("")
     (tmp_path / "vacia").mkdir()
     (tmp_path / ".DS_Store").write_text("")
+    (tmp_path / "zoe.py").write_text("")
     found, skipped = discover(tmp_path, "tp1")
-    assert found == []
+    assert [s.student for s in found] == ["zoe"]
     assert sorted(s.entry.name for s in skipped) == ["notas.txt", "vacia"]
     assert all(s.reason for s in skipped)
+
+
+def test_extensions_match_in_any_case_and_the_student_is_the_stem(tmp_path):
+    (tmp_path / "ana.PY").write_text("")
+    (tmp_path / "bo.IPYNB").write_text("{}")
+    (tmp_path / "cy").mkdir()
+    (tmp_path / "cy" / "TP1.PY").write_text("")
+    found, skipped = discover(tmp_path, "tp1")
+    assert [(s.student, s.path.name) for s in found] == [
+        ("ana", "ana.PY"), ("bo", "bo.IPYNB"), ("cy", "TP1.PY")]
+    assert skipped == []
+
+
+def test_in_a_student_folder_the_module_wins_over_other_files_in_any_case(tmp_path):
+    folder = tmp_path / "ana"
+    folder.mkdir()
+    (folder / "TP1.Py").write_text("")
+    (folder / "borrador.py").write_text("")
+    os.utime(folder / "TP1.Py", (1, 1))  # older, yet it is the module
+    (found,), _ = discover(tmp_path, "tp1")
+    assert found.path.name == "TP1.Py"
+
+
+def test_a_notebook_with_an_uppercase_extension_is_converted(tmp_path):
+    notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "id": "a", "metadata": {}, "execution_count": 1,
+         "source": "def f():\n    return 1", "outputs": []}]}
+    path = tmp_path / "ana.IPYNB"
+    path.write_text(json.dumps(notebook))
+    assert prepared_source(path).source == "# celda 1\ndef f():\n    return 1\n"
+
+
+def test_an_empty_folder_is_a_usage_error_saying_what_was_expected(tmp_path):
+    with pytest.raises(UsageError) as error:
+        discover(tmp_path, "tp1")
+    assert str(error.value) == (
+        f"{tmp_path} no tiene ninguna entrega: está vacía; se esperaba, por estudiante, un "
+        "archivo NOMBRE.py o NOMBRE.ipynb, o una carpeta NOMBRE/ con tp1.py o tp1.ipynb")
+    assert error.value.exit_code == 2
+
+
+def test_a_folder_with_nothing_recognised_says_what_it_found(tmp_path):
+    for name in ("a.txt", "b.pdf", "c.zip"):
+        (tmp_path / name).write_text("")
+    (tmp_path / "ana").mkdir()
+    (tmp_path / "intake.json").write_text('{"students": []}')
+    with pytest.raises(UsageError) as error:
+        discover(tmp_path, "tp1")
+    message = str(error.value)
+    assert "se esperaba, por estudiante, un archivo NOMBRE.py o NOMBRE.ipynb" in message
+    assert message.endswith("; encontré 3 archivos que no son .py ni .ipynb: a.txt, b.pdf, c.zip; "
+                            "encontré 1 carpeta sin tp1.py ni tp1.ipynb: ana")
+
+
+def test_a_long_list_of_unrecognised_files_is_cut_short(tmp_path):
+    for index in range(8):
+        (tmp_path / f"f{index}.txt").write_text("")
+    with pytest.raises(UsageError, match=r"encontré 8 archivos que no son \.py ni \.ipynb: "
+                                         r"f0\.txt, f1\.txt, f2\.txt, f3\.txt, f4\.txt, \.\.\. "
+                                         r"\(3 más\)$"):
+        discover(tmp_path, "tp1")
 
 
 def test_with_several_files_the_newest_wins_and_the_others_are_noted(tmp_path):
@@ -70,8 +132,9 @@ def test_symbolic_links_are_never_followed(tmp_path):
     (folder / "ana.py").symlink_to(secret)
     (folder / "bruno" / "tp1.py").symlink_to(secret)
     (folder / "carla").symlink_to(tmp_path)
+    (folder / "zoe.py").write_text("")
     found, skipped = discover(folder, "tp1")
-    assert found == []
+    assert [s.student for s in found] == ["zoe"]
     reasons = {s.entry.name: s.reason for s in skipped}
     assert "enlace simbólico" in reasons["ana.py"] and "enlace simbólico" in reasons["carla"]
     assert "no tiene tp1.py" in reasons["bruno"]

@@ -6,6 +6,9 @@ tasks of a Dask cluster (``grader.batch.cluster``), and writes each result the m
 accepted (``grader.batch.request.accept``). A result is reused when both the submission's hash
 and the grading fingerprint (checks, reference, course settings, grader version) still match,
 so rerunning the same command after an interruption grades only what is missing or changed.
+One batch at a time per results folder (``grader.batch.lock``); ``plan_batch`` says what a batch
+would grade and why without grading (``--dry-run``), and a batch that regrades students who had
+a result says what changed in ``cambios.md`` (``grader.batch.changes``).
 """
 
 from __future__ import annotations
@@ -18,9 +21,12 @@ import threading
 import warnings
 from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 
 from grader import results
+from grader.batch import lock
+from grader.batch.changes import BatchPlan, Change, Planned, change, reasons, write_changes
 from grader.batch.child import child_timeout_s
 from grader.batch.request import (
     BatchEvent,
@@ -28,16 +34,15 @@ from grader.batch.request import (
     BatchSummary,
     GradeRequest,
     accept,
-    is_current,
     result_path,
     write_reports,
 )
 from grader.batch.warm import WarmChild
-from grader.course import load_assignment, load_course
-from grader.engine.grade import fingerprint, selected
-from grader.errors import UsageError
+from grader.course import Assignment, Course, load_assignment, load_course
+from grader.engine.grade import grading_setup, selected
+from grader.errors import ConfigError, UsageError
 from grader.sandbox import registry
-from grader.submissions import Submission, discover
+from grader.submissions import Skipped, Submission, discover
 
 
 def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: int,
@@ -47,6 +52,11 @@ def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: in
                 on_start: Callable[[int], None] = lambda n: None,
                 exercises: frozenset[str] = frozenset()) -> BatchSummary:
     """Grades every submission in ``folder`` into ``OUT/TP/STUDENT.json``.
+
+    The batch holds ``OUT/TP/.grader.lock`` from start to end (``grader.batch.lock``): a second
+    batch on the same results fails at once instead of regrading everything beside this one.
+    Students regraded from an earlier result are listed, with what changed, in
+    ``OUT/TP/cambios.md`` and ``cambios.csv`` (``grader.batch.changes``).
 
     Args:
         jobs: submissions graded at once; each worker gets ``cores // jobs`` BLAS threads.
@@ -59,16 +69,16 @@ def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: in
         on_event: called from the calling thread as each submission finishes.
         on_start: called with the number of submissions once they are listed.
         exercises: grade only these exercises (``grader audit``); empty: all of them.
+
+    Raises:
+        UsageError: bad options, a folder with no submission, or another batch holding the lock.
     """
     if backend == "inprocess":
         raise UsageError("el backend inprocess no aísla nada: solo sirve para 'grader check' en "
                          "la máquina del estudiante, nunca para calificar")
     if jobs < 1:
         raise UsageError(f"--jobs debe ser al menos 1 (llegó {jobs})")
-    course = load_course(course_file)
-    entry = course.tp(tp)
-    assignment = load_assignment(entry.assignment)
-    submissions, skipped = discover(folder, assignment.module)
+    setup = _Setup.of(course_file, tp, folder, exercises)
     if cluster is not None:
         from grader.batch.cluster import check_options
 
@@ -82,35 +92,105 @@ def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: in
 
             # The workers warn too, but in their own processes: say it here, where people look.
             warnings.warn(warning, NoIsolationWarning, stacklevel=2)
-    summary = BatchSummary(total=len(submissions), cores=os.cpu_count() or 1,
-                           skipped=[f"{s.entry.name}: {s.reason}" for s in skipped])
-    for item in skipped:
+    with lock.batch_lock(out / tp):
+        return _graded(setup, out, jobs=jobs, backend=backend, force=force, gpus=gpus,
+                       image=image, cluster=cluster, on_event=on_event, on_start=on_start)
+
+
+def plan_batch(course_file: Path, tp: str, folder: Path, out: Path, *, force: bool = False,
+               exercises: frozenset[str] = frozenset()) -> BatchPlan:
+    """What ``grade_batch`` would grade, reuse and skip, and why (``grader grade --dry-run``).
+
+    Reads the submissions and the results already in ``OUT/TP``; writes nothing and takes no
+    lock (a batch running now is named in ``BatchPlan.running``)."""
+    setup = _Setup.of(course_file, tp, folder, exercises)
+    holder = lock.holder(out / tp)
+    running = holder.describe() if holder is not None and not holder.is_gone() else ""
+    return BatchPlan(tp=tp, results=out / tp, planned=setup.plan(out, force=force),
+                     skipped=setup.skipped, running=running)
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """A batch's course, submissions and grading fingerprint, checked before anything runs."""
+
+    course_file: Path
+    course: Course
+    tp: str
+    assignment: Assignment
+    submissions: list[Submission]
+    skipped: list[Skipped]
+    exercises: frozenset[str]
+    fingerprint: str
+    parts: dict[str, str]
+
+    @classmethod
+    def of(cls, course_file: Path, tp: str, folder: Path, exercises: frozenset[str]) -> _Setup:
+        course = load_course(course_file)
+        entry = course.tp(tp)
+        assignment = load_assignment(entry.assignment)
+        submissions, skipped = discover(folder, assignment.module)
+        selected(assignment, exercises)  # an unknown exercise fails here, not in every child
+        fp, parts = grading_setup(course, entry, exercises)
+        return cls(course_file=course_file, course=course, tp=tp, assignment=assignment,
+                   submissions=submissions, skipped=skipped, exercises=exercises,
+                   fingerprint=fp, parts=parts)
+
+    def plan(self, out: Path, *, force: bool) -> list[Planned]:
+        """Each submission with why it is graded (nothing: reused) and its earlier result."""
+        planned = []
+        for submission in self.submissions:
+            path = result_path(out, self.tp, submission.student)
+            previous, unreadable = None, False
+            if path.is_file():
+                try:
+                    previous = results.load(path)
+                except ConfigError:
+                    unreadable = True
+            why = reasons(previous, sha256=submission.sha256, fingerprint=self.fingerprint,
+                          parts=self.parts, force=force, unreadable=unreadable)
+            planned.append(Planned(submission, why, previous))
+        return planned
+
+
+def _graded(setup: _Setup, out: Path, *, jobs: int, backend: str, force: bool, gpus: str,
+            image: str | None, cluster: str | None, on_event: Callable[[BatchEvent], None],
+            on_start: Callable[[int], None]) -> BatchSummary:
+    """``grade_batch``'s work, under the batch lock."""
+    tp, course = setup.tp, setup.course
+    summary = BatchSummary(total=len(setup.submissions), cores=os.cpu_count() or 1,
+                           skipped=[f"{s.entry.name}: {s.reason}" for s in setup.skipped])
+    for item in setup.skipped:
         on_event(BatchEvent("skipped", item.entry.name, message=item.reason))
-    on_start(len(submissions))
-    selected(assignment, exercises)  # an unknown exercise fails here, not in every child
-    fp = fingerprint(course, entry, exercises)
+    on_start(len(setup.submissions))
     # A batch killed with SIGKILL may leave a temporary of a file it was writing; never a
     # half-written result (files are written to a temporary, then renamed).
     for stale in (out / tp).glob(".*.tmp"):
         stale.unlink(missing_ok=True)
     pending: list[Submission] = []
-    for submission in submissions:
-        path = result_path(out, tp, submission.student)
-        if not force and is_current(path, submission.sha256, fp):
-            summary.reused += 1
-            reused = results.load(path)
-            if reused.submitted_at != submission.submitted_at:
-                # Same file handed in again (or a new intake): only the time changes, no regrade.
-                reused.submitted_at = submission.submitted_at
-                results.save(reused, path)
-            write_reports(reused, path, missing_only=True)
-            on_event(BatchEvent("reused", submission.student, reused))
-        else:
+    regraded: dict[str, Planned] = {}
+    for planned in setup.plan(out, force=force):
+        submission = planned.submission
+        if planned.reasons:
             pending.append(submission)
+            if planned.previous is not None:
+                regraded[submission.student] = planned
+            continue
+        summary.reused += 1
+        path = result_path(out, tp, submission.student)
+        reused = planned.previous
+        assert reused is not None  # a result is reused only when there is one
+        if reused.submitted_at != submission.submitted_at:
+            # Same file handed in again (or a new intake): only the time changes, no regrade.
+            reused.submitted_at = submission.submitted_at
+            results.save(reused, path)
+        write_reports(reused, path, missing_only=True)
+        on_event(BatchEvent("reused", submission.student, reused))
     threads = max(1, (os.cpu_count() or 1) // jobs)
-    job = BatchJob(course_file=course_file, course=course, tp=tp, out=out, backend=backend,
-                   limits=course.limits_for(assignment, threads=threads), fingerprint=fp,
-                   gpus=gpus, image=image, exercises=exercises)
+    job = BatchJob(course_file=setup.course_file, course=course, tp=tp, out=out, backend=backend,
+                   limits=course.limits_for(setup.assignment, threads=threads),
+                   fingerprint=setup.fingerprint, gpus=gpus, image=image,
+                   exercises=setup.exercises)
     # The one step that differs: where each pending submission's trusted child runs.
     if cluster is None:
         events = _run_local(job, pending, jobs=jobs)
@@ -118,18 +198,26 @@ def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: in
         from grader.batch.cluster import run_on_cluster
 
         events = run_on_cluster(cluster, job, pending)
+    found: list[Change] = []
     try:
         with contextlib.closing(events):
             for event in events:
                 summary.peak_load = max(summary.peak_load, _load())
                 if event.kind == "graded":
                     summary.graded += 1
+                    before = regraded.get(event.student)
+                    if before is not None and before.previous is not None and event.result:
+                        found.append(change(before.previous, event.result, before.reasons))
                 else:
                     summary.failed.append(f"{event.student}: {event.message}")
                 on_event(event)
     except KeyboardInterrupt:
         summary.interrupted = True
         raise
+    finally:
+        # Also after Ctrl-C: a rerun would reuse these results and could no longer tell.
+        summary.changes = len(found)
+        summary.changes_file = write_changes(out / tp, found)
     if cluster is None:
         # A trusted process killed mid-batch leaves its workers' containers stopped, never
         # running (their lifeline closes): clear them now rather than at the next batch.

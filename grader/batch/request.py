@@ -74,6 +74,10 @@ class BatchSummary:
     cores: int = 1
     peak_load: float = 0.0
     """The host's highest one-minute load average seen while grading (``os.getloadavg``)."""
+    changes: int = 0
+    """Students regraded from an earlier result (stale, or ``--force``)."""
+    changes_file: Path | None = None
+    """``OUT/TP/cambios.md`` when this batch wrote it (``changes`` > 0)."""
 
     @property
     def oversubscribed(self) -> bool:
@@ -119,7 +123,7 @@ class GradeRequest:
         result to ``out`` (by default the job's staging path)."""
         options: dict[str, Any] = (
             {"gpus": job.gpus, "image": job.image, "slot": slot} if job.backend == "docker"
-            else {"slot": slot} if job.backend == "subprocess" else {})
+            else {"gpus": job.gpus, "slot": slot} if job.backend == "subprocess" else {})
         return cls(
             course=str(job.course_file), tp=job.tp, file=str(submission.path),
             student=submission.student, out=str(out or job.staging_path(submission.student)),
@@ -143,17 +147,6 @@ class GradeRequest:
                               f"lista de nombres; llegó {exercises!r:.200}")
         return cls(**{**{k: v for k, v in data.items() if k in names},
                       "notes": tuple(data.get("notes", ())), "exercises": tuple(exercises)})
-
-
-def is_current(path: Path, sha256: str, fp: str) -> bool:
-    """Whether a valid result for this exact submission and grading setup is already there."""
-    if not path.is_file():
-        return False
-    try:
-        previous = results.load(path)
-    except ConfigError:
-        return False
-    return previous.submission_sha256 == sha256 and previous.fingerprint == fp
 
 
 def mismatch(job: BatchJob, student: str, sha256: str, result: SubmissionResult, *,

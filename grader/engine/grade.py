@@ -31,16 +31,50 @@ def fingerprint(course: Course, entry: TPEntry, exercises: frozenset[str] = froz
     deadlines, the late policy, extensions, the form and the roster are applied by the gradebook,
     so changing them never regrades (issue 6). A grade of only some ``exercises`` is another
     grading setup: its result is never reused for a whole one."""
+    return grading_setup(course, entry, exercises)[0]
+
+
+def fingerprint_parts(course: Course, entry: TPEntry,
+                      exercises: frozenset[str] = frozenset()) -> dict[str, str]:
+    """What ``fingerprint`` is made of, one hash per part (``FINGERPRINT_PARTS``): stored in each
+    result so that a regrade can say what changed (issue 20)."""
+    return grading_setup(course, entry, exercises)[1]
+
+
+FINGERPRINT_PARTS = ("grader", "exercises", "secret", "course", "checks", "reference")
+"""The parts of a grading fingerprint: the grader's version, the exercise selection, the course
+secret (its hash), ``course.toml``'s score settings, the assignment folder (checks) and the
+reference folder."""
+
+
+def grading_setup(course: Course, entry: TPEntry,
+                  exercises: frozenset[str] = frozenset()) -> tuple[str, dict[str, str]]:
+    """The fingerprint and its parts, reading each TP file once.
+
+    The fingerprint is hashed exactly as before its parts were stored, so results written by an
+    earlier version stay current."""
     digest = hashlib.sha256(__version__.encode())
     if exercises:
         digest.update(("exercises:" + ",".join(sorted(exercises))).encode())
     digest.update(course.secret_digest().encode())
     digest.update(course.score_settings(entry.name))
-    for folder in tp_folders(entry):
-        for path in tp_files(folder):
-            digest.update(str(path.relative_to(folder)).encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
+    parts = {"grader": _sha256(__version__.encode()),
+             "exercises": _sha256(",".join(sorted(exercises)).encode()),
+             "secret": _sha256(course.secret_digest().encode()),
+             "course": _sha256(course.score_settings(entry.name))}
+    for name, folder in (("checks", entry.assignment), ("reference", entry.reference)):
+        part = hashlib.sha256()
+        if folder is not None and folder.is_dir():
+            for path in tp_files(folder):
+                for data in (str(path.relative_to(folder)).encode(), path.read_bytes()):
+                    digest.update(data)
+                    part.update(data)
+        parts[name] = part.hexdigest()
+    return digest.hexdigest(), parts
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def selected(assignment: Assignment, exercises: frozenset[str]) -> list[Exercise]:
@@ -133,12 +167,13 @@ def grade_submission(course: Course, tp: str, path: Path, *, student: str,
             checks, load_error, environment = run.checks, run.load_error, run.environment
             review = run.review
     scores = scoring.score_checks(checks, graded)
+    setup = grading_setup(course, entry, exercises)
     earned, possible, score = scoring.tp_score(scores, scale_max=course.scale_max,
                                                decimals=course.decimals)
     return SubmissionResult(
         student=student, tp=tp, submission_file=path.name,
         submission_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-        grader_version=__version__, fingerprint=fingerprint(course, entry, exercises),
+        grader_version=__version__, fingerprint=setup[0], fingerprint_parts=setup[1],
         checks=checks, exercises=scores, earned=earned, possible=possible, score=score,
         load_error=load_error, notes=list(notes), environment=environment, review=review,
         started_at=started_at, duration_s=round(time.monotonic() - started, 3),
