@@ -17,18 +17,34 @@ elsewhere, such as files that match no student, come in through ``extra`` (or an
 ``load_intake``). A result's ``notes`` are not anomalies: they tell the student what grading did
 with the file (statements of a notebook it left out) and are in the student's report.
 
+Students are counted as the gradebook counts them: the per-student table is built from
+``gradebook.build`` (one row per student, per roster student with a roster: a roster student with
+no result is in it, with final 0), so its rows, finals and conditions are gradebook.csv's. Each TP
+score links to that student's feedback page (``RESULTS/TP/STUDENT.html``, written beside the
+result); a manual adjustment (the frame's ``tpN_auto`` and ``tpN_adjustment`` columns, when there
+are any) shows as ``7.50 → 8.50`` with its note. When a regrade left ``RESULTS/TP/cambios.csv``
+(``grader grade``), the report lists it.
+
+The page fits a 1280 px window: tables shrink to the page (long ids break anywhere) and long texts
+are cut, with the whole text in the cell's ``title``.
+
 Every number is computed once, in ``summarize``; the writers only format it.
 """
 
 from __future__ import annotations
 
 import base64
+import csv
+import dataclasses
 import io
 import json
+import os
 import statistics
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -45,6 +61,16 @@ from grader.output.feedback import STATUS_TEXT, checks_text
 from grader.output.html import document, esc
 from grader.output.markdown import md_text
 from grader.results import Status, SubmissionResult
+from grader.similarity.report import CSV_FILE as SIMILARITY_CSV
+from grader.similarity.report import section as similarity_section
+from grader.submissions import safe_name
+
+SIMILARITY_FOLDER = "similitud"
+"""Where the report looks for ``grader similarity``'s output of each TP: ``RESULTS/TP/similitud/``."""
+
+if TYPE_CHECKING:
+    from grader.course.adjustments import Adjustments
+    from grader.intake.roster import Roster
 
 SLOWEST = 10
 """Rows of the slowest-submissions table."""
@@ -64,6 +90,9 @@ KIND_TEXT = {
     "review": "revisar a mano",
 }
 """Spanish label of each known anomaly kind; other kinds are shown as they come."""
+CHANGES_FILE = "cambios.csv"
+CHANGE_COLUMNS = ("student", "tp", "reason", "old_score", "new_score", "changed_checks")
+"""The columns of ``RESULTS/TP/cambios.csv``, as ``grader grade`` writes them after a regrade."""
 _STATUS_KIND = {Status.TIMEOUT: "timeout", Status.CRASH: "crash", Status.MEMORY: "memory",
                 Status.PROTOCOL: "protocol"}
 
@@ -145,15 +174,69 @@ class SlowSubmission:
 
 
 @dataclass(frozen=True)
+class TPScore:
+    """One TP of one student, as the gradebook has it."""
+
+    tp: str
+    score: float
+    """The gradebook's (after the late penalty and any adjustment)."""
+    status: str
+    """The gradebook's ``graded``, ``load_error`` or ``missing``."""
+    auto: float | None = None
+    """The score before a manual adjustment; ``None`` when there is none."""
+    adjustment: str = ""
+    """The adjustment's note (Spanish), empty when there is none."""
+    page: Path | None = None
+    """The student's feedback page for this TP, when it exists."""
+
+
+@dataclass(frozen=True)
+class StudentRow:
+    """One row of the gradebook, with what the report adds: links and anomalies."""
+
+    student: str
+    """The padrón with a roster, else the results' student key (the gradebook's identity)."""
+    name: str
+    """The roster's name; empty without a roster."""
+    scores: tuple[TPScore, ...]
+    final: float
+    condition: str
+    anomalies: tuple[Anomaly, ...]
+
+
+@dataclass(frozen=True)
+class Change:
+    """A row of ``RESULTS/TP/cambios.csv``: a student whose result changed in the TP's last
+    regrade. Scores stay the text the file has (two decimals)."""
+
+    student: str
+    tp: str
+    reason: str
+    old_score: str
+    new_score: str
+    changed_checks: str
+    """``CHECK: OLD -> NEW`` items joined with ``"; "``."""
+
+
+@dataclass(frozen=True)
 class ClassSummary:
     course: str
     scale_max: float
     pass_mark: float
     students: tuple[str, ...]
+    """The gradebook's rows (padrones with a roster)."""
     tps: tuple[TPSummary, ...]
     final: Distribution
     slowest: tuple[SlowSubmission, ...]
     anomalies: tuple[Anomaly, ...]
+    rows: tuple[StudentRow, ...] = ()
+    roster: bool = False
+    """Whether the rows are a roster's (padrón and name) or the results' students."""
+    changes: tuple[Change, ...] | None = None
+    """The TPs' ``cambios.csv`` rows; ``None`` when no TP has the file."""
+    similarity: tuple[tuple[str, str], ...] = ()
+    """Per TP with a ``similitud.csv`` in ``RESULTS/TP/similitud/`` (``grader similarity``), its
+    section as ``(markdown, html)``."""
 
 
 @dataclass(frozen=True)
@@ -196,20 +279,39 @@ def anomalies_of(result: SubmissionResult) -> list[Anomaly]:
     return found
 
 
-def summarize(collected: gradebook.Collected, course: Course, *, extra: Iterable[Anomaly] = (),
+def summarize(collected: gradebook.Collected, course: Course, *, roster: Roster | None = None,
+              adjustments: Adjustments | None = None, results_dir: Path | None = None,
+              changes: Iterable[Change] | None = None, extra: Iterable[Anomaly] = (),
               slowest: int = SLOWEST) -> ClassSummary:
     """Every number of the class report, from the results ``gradebook.collect`` read.
 
-    TP grades are the results' scores; final grades are the gradebook's (``gradebook.build``,
-    late policy included), and so are the late submissions.
+    The students, their final grades and conditions are the gradebook's (``gradebook.build``,
+    late policy and adjustments included), and so are the late submissions. TP grades are the
+    scores of the results the gradebook uses (with a roster, results that match nobody are only a
+    problem).
+
+    Args:
+        roster: the class list: every roster student is a row, as in gradebook.csv.
+        adjustments: staff's manual adjustments (``grader.course.adjustments``), applied as the
+            gradebook applies them.
+        results_dir: where the results are: each TP score links to the feedback page beside its
+            result when that page exists.
+        changes: the rows of the TPs' ``cambios.csv`` (``load_changes``); ``None``: no file.
+        extra: more anomalies (an intake manifest's, say).
     """
-    book = gradebook.build(collected, course)  # may add problems (late policy) to ``collected``
-    students = sorted({student for student, _ in collected.results})
+    # May add problems (late policy, roster) to ``collected``.
+    book = gradebook.build(collected, course, roster, adjustments=adjustments)
+    identity = "padron" if "padron" in book.columns else "student"
+    keys = [str(key) for key in book[identity]]
+    assigned = _assigned(collected, roster)
+    extra = list(extra)
     anomalies: list[Anomaly] = [Anomaly("", "", "problem", p) for p in collected.problems]
-    anomalies += _late_anomalies(book, course)
+    anomalies += _late_anomalies(book, course, identity)
+    # An intake manifest already lists who handed nothing in: that is the same anomaly.
+    reported = {(a.student, a.tp) for a in extra if a.kind == "no_submission"}
     tps = []
     for entry in course.tps:
-        own = [r for (_, tp), r in sorted(collected.results.items()) if tp == entry.name]
+        own = [assigned[key][entry.name] for key in keys if entry.name in assigned.get(key, {})]
         loaded = [r for r in own if not r.load_error]
         exercises: dict[str, list] = {}
         for result in loaded:
@@ -219,26 +321,64 @@ def summarize(collected: gradebook.Collected, course: Course, *, extra: Iterable
             name, scores[0].title or name, scores[0].points,
             sum(1 for s in scores if s.earned >= s.points - 1e-9), len(scores),
             statistics.fmean(s.earned for s in scores)) for name, scores in exercises.items())
-        present = {r.student for r in own}
-        missing = [s for s in students if s not in present]
-        anomalies += [Anomaly(s, entry.name, "missing", "no hay resultado de este TP") for s in missing]
-        for result in own:
-            anomalies += anomalies_of(result)
+        missing = [key for key in keys if entry.name not in assigned.get(key, {})]
+        anomalies += [Anomaly(key, entry.name, "missing", "no hay resultado de este TP")
+                      for key in missing if (key, entry.name) not in reported]
+        for (_, tp), result in sorted(collected.results.items()):
+            if tp == entry.name:
+                anomalies += anomalies_of(result)
         tps.append(TPSummary(entry.name, _distribution(entry.name.upper(), entry.name,
                                                         [r.score for r in own], course),
                              len(own) - len(loaded), len(missing), rates))
     finals = [float(v) for v in book["final"]]
     by_time = sorted(collected.results.values(), key=lambda r: (-r.duration_s, r.tp, r.student))
     slow = tuple(_slow(r) for r in by_time[:slowest])
-    anomalies += list(extra)
+    anomalies += extra
     order = {entry.name: i for i, entry in enumerate(course.tps)}
     anomalies.sort(key=lambda a: (order.get(a.tp, len(order)), a.tp, a.student, a.kind, a.detail))
-    return ClassSummary(course.name, course.scale_max, course.pass_mark, tuple(students), tuple(tps),
+    rows = []
+    for key, (_, row) in zip(keys, book.iterrows(), strict=True):
+        theirs = assigned.get(key, {})
+        aliases = {key, *(r.student for r in theirs.values())}
+        rows.append(StudentRow(
+            key, str(row["nombre"]) if identity == "padron" else "",
+            tuple(_tp_score(row, entry.name, theirs.get(entry.name), results_dir)
+                  for entry in course.tps),
+            float(row["final"]), str(row["condition"]),
+            tuple(a for a in anomalies if a.student in aliases)))
+    return ClassSummary(course.name, course.scale_max, course.pass_mark, tuple(keys), tuple(tps),
                         _distribution("Nota final", "final", finals, course), slow,
-                        tuple(anomalies))
+                        tuple(anomalies), tuple(rows), identity == "padron",
+                        None if changes is None else tuple(changes))
 
 
-def _late_anomalies(book: pd.DataFrame, course: Course) -> list[Anomaly]:
+def _assigned(collected: gradebook.Collected,
+              roster: Roster | None) -> dict[str, dict[str, SubmissionResult]]:
+    """Gradebook row key -> TP -> the result the gradebook used."""
+    if roster is None:
+        found: dict[str, dict[str, SubmissionResult]] = {}
+        for (student, tp), result in collected.results.items():
+            found.setdefault(student, {})[tp] = result
+        return found
+    # The gradebook's own matching, so that a row's links are to the results it scored; on a
+    # copy, because ``gradebook.build`` already listed its problems.
+    return gradebook._by_roster(gradebook.Collected(dict(collected.results)), roster)
+
+
+def _tp_score(row: pd.Series, tp: str, result: SubmissionResult | None,
+              results_dir: Path | None) -> TPScore:
+    note = row.get(f"{tp}_adjustment")  # columns the gradebook has only when adjustments exist
+    adjusted = isinstance(note, str) and bool(note.strip())
+    page = None
+    if result is not None and results_dir is not None:
+        page = results_dir / tp / f"{safe_name(result.student)}.html"  # as the batch names it
+        page = page if page.is_file() else None
+    return TPScore(tp, float(row[tp]), str(row[f"{tp}_status"]),
+                   float(row[f"{tp}_auto"]) if adjusted else None,
+                   str(note).strip() if adjusted else "", page)
+
+
+def _late_anomalies(book: pd.DataFrame, course: Course, identity: str) -> list[Anomaly]:
     """One per TP handed in late, from the gradebook's ``TP_late_days`` columns (present only
     when the course has deadlines and the results know when they were handed in)."""
     found = []
@@ -248,7 +388,7 @@ def _late_anomalies(book: pd.DataFrame, course: Course) -> list[Anomaly]:
             continue
         for _, row in book.iterrows():
             if isinstance(row[days], (int, float)) and row[days] > 0:
-                found.append(Anomaly(str(row["student"]), entry.name, "late",
+                found.append(Anomaly(str(row[identity]), entry.name, "late",
                                      f"{row[days]:g} días tarde: {row[raw]:.2f} − {row[penalty]:.2f}"
                                      f" = {row[entry.name]:.2f}"))
     return found
@@ -282,6 +422,25 @@ def load_intake(path: Path) -> list[Anomaly]:
                               f"'kind' y 'detail'; llegó {str(entry)[:200]}")
         found.append(Anomaly(*(str(entry.get(k) or "") for k in ("student", "tp", "kind", "detail"))))
     return found
+
+
+def load_changes(path: Path) -> list[Change]:
+    """The rows of a ``cambios.csv`` (``CHANGE_COLUMNS``, as ``grader grade`` writes it).
+
+    Raises:
+        ConfigError: the file cannot be read or its columns are not those (the message names
+            the file, the columns expected and the ones found).
+    """
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            columns = tuple(reader.fieldnames or ())
+            if columns != CHANGE_COLUMNS:
+                raise ConfigError(f"{path}: se esperaban las columnas {','.join(CHANGE_COLUMNS)}; "
+                                  f"llegaron {','.join(columns) or 'ninguna'}")
+            return [Change(*(row[c] or "" for c in CHANGE_COLUMNS)) for row in reader]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ConfigError(f"{path}: no se pueden leer los cambios de la recalificación ({exc})") from None
 
 
 # --- plots -------------------------------------------------------------------------------------
@@ -344,6 +503,41 @@ def plots(summary: ClassSummary) -> dict[str, bytes]:
 
 # --- writers -----------------------------------------------------------------------------------
 
+# What the class report adds to ``grader.output.html.STYLE`` (a <style> in the body: the page
+# loads nothing). A wider page, and tables that shrink to it: in the columns of ids and free
+# text (``wrap``) ``anywhere`` lets a long id break between any two characters, which also lowers
+# the cell's minimum width, so the table can give up width there (``break-word`` does not). Only
+# there: everywhere, it lets the browser squeeze short columns into a letter a line.
+PAGE_STYLE = """
+main { max-width: 78rem; }
+table { max-width: 100%; }
+th, td { overflow-wrap: break-word; }
+td.wrap { overflow-wrap: anywhere; }
+td[title] { text-decoration: underline dotted var(--muted); }
+"""
+LONG = 120
+"""Longest text a cell shows whole; a longer one is cut, whole in the cell's ``title``."""
+SHORT = 48
+"""Same, for the per-student table's anomalies and adjustments."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A table cell that is more than its text."""
+
+    text: str
+    href: str = ""
+    """A link, relative to the report's folder (already URL-quoted)."""
+    title: str = ""
+    """The whole text (HTML ``title``) when ``text`` is cut, or a note about it."""
+
+
+Row = list[str | Cell]
+
+
+def _cut(text: str, limit: int = LONG) -> str | Cell:
+    return text if len(text) <= limit else Cell(text[:limit - 1] + "…", title=text)
+
 
 def _num(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}"
@@ -353,8 +547,8 @@ def _bin(edges: tuple[float, ...], i: int) -> str:
     return f"{edges[i]:g}–{edges[i + 1]:g}"
 
 
-def _overview_rows(summary: ClassSummary) -> list[list[str]]:
-    rows = []
+def _overview_rows(summary: ClassSummary) -> list[Row]:
+    rows: list[Row] = []
     for tp in summary.tps:
         g = tp.grades
         rows.append([g.label, str(len(g.scores)), str(tp.missing), str(tp.load_errors), _num(g.mean),
@@ -371,38 +565,123 @@ OVERVIEW = ["", "Notas", "Sin entrega", "No cargaron", "Promedio", "Mediana", "M
 EXERCISES = ["Ejercicio", "Puntos", "Con todos los puntos", "Porcentaje", "Puntos promedio"]
 SLOW = ["Estudiante", "TP", "Duración (s)", "Nota", "Comprobación más lenta", "Su duración (s)"]
 ANOMALIES = ["TP", "Estudiante", "Tipo", "Detalle"]
+CHANGES = ["TP", "Estudiante", "Motivo", "Nota anterior", "Nota nueva", "Comprobaciones que cambiaron"]
 
 
-def _exercise_rows(tp: TPSummary) -> list[list[str]]:
+def _exercise_rows(tp: TPSummary) -> list[Row]:
     return [[e.title, f"{e.points:g}", f"{e.full} de {e.graded}", f"{100 * e.rate:.0f} %",
              f"{e.mean_earned:.2f}"] for e in tp.exercises]
 
 
-def _slow_rows(summary: ClassSummary) -> list[list[str]]:
-    return [[s.student, s.tp.upper(), f"{s.duration_s:.1f}", f"{s.score:.2f}", s.slowest_check,
+def _slow_rows(summary: ClassSummary) -> list[Row]:
+    return [[s.student, s.tp.upper(), f"{s.duration_s:.1f}", f"{s.score:.2f}", _cut(s.slowest_check),
              f"{s.slowest_check_s:.1f}"] for s in summary.slowest]
 
 
-def _anomaly_rows(summary: ClassSummary) -> list[list[str]]:
-    return [[a.tp.upper() or "—", a.student or "—", a.kind_text, a.detail or "—"]
+def _anomaly_rows(summary: ClassSummary) -> list[Row]:
+    return [[a.tp.upper() or "—", a.student or "—", a.kind_text, _cut(a.detail or "—")]
             for a in summary.anomalies]
 
 
+def _change_rows(changes: tuple[Change, ...]) -> list[Row]:
+    return [[c.tp.upper(), c.student, c.reason, c.old_score, c.new_score, _cut(c.changed_checks or "—")]
+            for c in changes]
+
+
+def _student_header(summary: ClassSummary) -> list[str]:
+    identity = ["Padrón", "Nombre"] if summary.roster else ["Estudiante"]
+    return [*identity, *(t.tp.upper() for t in summary.tps), "Final", "Condición", "Ajustes",
+            "Anomalías"]
+
+
+def _student_numeric(summary: ClassSummary) -> set[int]:
+    first = 2 if summary.roster else 1
+    return set(range(first, first + len(summary.tps) + 1))
+
+
+def _student_wrap(summary: ClassSummary) -> set[int]:
+    """The identity columns, adjustments and anomalies."""
+    last = len(_student_header(summary)) - 1
+    return {0, 1, last - 1, last} if summary.roster else {0, last - 1, last}
+
+
+def _link(page: Path | None, out: Path | None) -> str:
+    if page is None or out is None:
+        return ""
+    return quote(Path(os.path.relpath(page.resolve(), out.resolve())).as_posix())
+
+
+def _score_cell(score: TPScore, out: Path | None) -> str | Cell:
+    if score.auto is not None:
+        shown = f"{score.auto:.2f} → {score.score:.2f}"
+    else:
+        shown = "—" if score.status == "missing" else f"{score.score:.2f}"
+    href = _link(score.page, out)
+    return Cell(shown, href, score.adjustment) if href or score.adjustment else shown
+
+
+def _anomalies_cell(anomalies: tuple[Anomaly, ...]) -> str | Cell:
+    if not anomalies:
+        return "—"
+    names = "; ".join(f"{a.tp.upper()} {a.kind_text}".strip() for a in anomalies)
+    whole = "; ".join(f"{a.tp.upper()} {a.kind_text}".strip() + (f": {a.detail}" if a.detail else "")
+                      for a in anomalies)
+    text = f"{len(anomalies)}: {names}"
+    return Cell(text if len(text) <= SHORT else text[:SHORT - 1] + "…", title=whole)
+
+
+def _student_rows(summary: ClassSummary, out: Path | None) -> list[Row]:
+    rows: list[Row] = []
+    for row in summary.rows:
+        notes = [f"{s.tp.upper()}: {s.adjustment}" for s in row.scores if s.adjustment]
+        adjusted = ", ".join(s.tp.upper() for s in row.scores if s.adjustment)
+        rows.append([*([row.student, row.name] if summary.roster else [row.student]),
+                     *(_score_cell(s, out) for s in row.scores), f"{row.final:.2f}", row.condition,
+                     Cell(adjusted, title="; ".join(notes)) if notes else "—",
+                     _anomalies_cell(row.anomalies)])
+    return rows
+
+
+def _adjustment_notes(summary: ClassSummary) -> list[str]:
+    """The whole note of every adjustment (the table shows only which TPs), one line each."""
+    return [f"{row.student}{f' ({row.name})' if row.name else ''}, {s.tp.upper()}: {s.adjustment}"
+            for row in summary.rows for s in row.scores if s.adjustment]
+
+
 def _intro(summary: ClassSummary) -> str:
-    return (f"{len(summary.students)} estudiantes, {len(summary.tps)} TPs. Nota de 0 a "
+    who = "estudiantes del padrón" if summary.roster else "estudiantes"
+    return (f"{len(summary.students)} {who}, {len(summary.tps)} TPs. Nota de 0 a "
             f"{summary.scale_max:g}; se aprueba con {summary.pass_mark:g}. Las notas de cada TP son "
             "las de la corrección; la nota final es la de la planilla (un TP sin entrega cuenta 0 "
             "y, si el curso tiene fechas de entrega, se descuenta lo entregado tarde).")
 
 
-def _md_table(header: list[str], rows: list[list[str]], numeric: Collection[int] = ()) -> list[str]:
+def _students_intro(summary: ClassSummary) -> str:
+    linked = any(s.page for row in summary.rows for s in row.scores)
+    return ("Una fila por estudiante, como en la planilla"
+            + (" (todo el padrón: quien no entregó nada tiene nota final 0)" if summary.roster else "")
+            + (". Cada nota lleva a la devolución de esa entrega." if linked else "."))
+
+
+CHANGES_INTRO = ("Lo que cambió en la última recalificación de cada TP (RESULTS/TP/cambios.csv, que "
+                 "escribe 'grader grade' cuando vuelve a calificar entregas que ya tenían resultado).")
+
+
+def _md_cell(cell: str | Cell) -> str:
+    if isinstance(cell, str):
+        return md_text(cell)
+    return f"[{md_text(cell.text)}]({cell.href})" if cell.href else md_text(cell.text)
+
+
+def _md_table(header: list[str], rows: list[Row], numeric: Collection[int] = ()) -> list[str]:
     align = ["---:" if i in numeric else "---" for i in range(len(header))]
     return ["| " + " | ".join(md_text(h) for h in header) + " |", "|" + "|".join(align) + "|",
-            *["| " + " | ".join(md_text(c) for c in row) + " |" for row in rows]]
+            *["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]]
 
 
-def markdown(summary: ClassSummary) -> str:
-    """``README.md``: the report with the plots as files beside it."""
+def markdown(summary: ClassSummary, out: Path | None = None) -> str:
+    """``README.md``: the report with the plots as files beside it; links are relative to
+    ``out``, the report's folder (none without it)."""
     lines = [f"# Informe de la clase: {md_text(summary.course)}", "", _intro(summary), "",
              "## Notas", "", *_md_table(OVERVIEW, _overview_rows(summary), set(range(1, 9))), ""]
     for grades in [t.grades for t in summary.tps] + [summary.final]:
@@ -411,6 +690,11 @@ def markdown(summary: ClassSummary) -> str:
                   *_md_table(["Nota", *(_bin(grades.edges, i) for i in range(len(grades.counts)))],
                              [["Cantidad", *map(str, grades.counts)]],
                              set(range(1, len(grades.counts) + 1))), ""]
+    lines += [f"## Estudiantes ({len(summary.rows)})", "", md_text(_students_intro(summary)), "",
+              *_md_table(_student_header(summary), _student_rows(summary, out),
+                         _student_numeric(summary)), ""]
+    if notes := _adjustment_notes(summary):
+        lines += ["Ajustes:", "", *(f"- {md_text(n)}" for n in notes), ""]
     lines += ["## Ejercicios", "", "Porcentaje de las entregas que cargaron que obtuvieron todos los "
               "puntos de cada ejercicio.", ""]
     for tp in summary.tps:
@@ -418,17 +702,32 @@ def markdown(summary: ClassSummary) -> str:
             lines += [f"### {md_text(tp.tp.upper())}", "",
                       f"![{md_text(tp.tp.upper())}: ejercicios](pass-rate-{tp.tp}.png)", "",
                       *_md_table(EXERCISES, _exercise_rows(tp), {1, 3, 4}), ""]
-    lines += ["## Las entregas más lentas", "", *_md_table(SLOW, _slow_rows(summary), {2, 3, 5}), "",
-              f"## Anomalías ({len(summary.anomalies)})", ""]
+    lines += ["## Las entregas más lentas", "", *_md_table(SLOW, _slow_rows(summary), {2, 3, 5}), ""]
+    if summary.changes is not None:
+        lines += [f"## Cambios de la última recalificación ({len(summary.changes)})", "",
+                  md_text(CHANGES_INTRO), ""]
+        lines += ([*_md_table(CHANGES, _change_rows(summary.changes), {3, 4}), ""] if summary.changes
+                  else ["Ninguno.", ""])
+    lines += [text for text, _ in summary.similarity]
+    lines += [f"## Anomalías ({len(summary.anomalies)})", ""]
     lines += _md_table(ANOMALIES, _anomaly_rows(summary)) if summary.anomalies else ["Ninguna."]
     return "\n".join(lines) + "\n"
 
 
-def _html_table(header: list[str], rows: list[list[str]], numeric: Collection[int] = (),
-                css: str = "") -> str:
-    def cell(tag: str, i: int, text: str) -> str:
-        attribute = ' class="num"' if i in numeric else ""
-        return f"<{tag}{attribute}>{esc(text)}</{tag}>"
+def _html_table(header: list[str], rows: list[Row], numeric: Collection[int] = (),
+                css: str = "", wrap: Collection[int] = ()) -> str:
+    """``wrap``: the columns whose cells may break anywhere (ids, free text)."""
+    def cell(tag: str, i: int, content: str | Cell) -> str:
+        classes = " ".join(c for c, on in (("num", i in numeric), ("wrap", tag == "td" and i in wrap))
+                           if on)
+        attributes = f' class="{classes}"' if classes else ""
+        if isinstance(content, str):
+            return f"<{tag}{attributes}>{esc(content)}</{tag}>"
+        if content.title:
+            attributes += f' title="{esc(content.title)}"'
+        text = (f'<a href="{esc(content.href)}">{esc(content.text)}</a>' if content.href
+                else esc(content.text))
+        return f"<{tag}{attributes}>{text}</{tag}>"
 
     head = "".join(cell("th", i, h) for i, h in enumerate(header))
     body = "".join("<tr>" + "".join(cell("td", i, c) for i, c in enumerate(row)) + "</tr>"
@@ -442,9 +741,11 @@ def _figure(name: str, png: bytes, alt: str) -> str:
             f"<figcaption>{esc(name)}</figcaption></figure>")
 
 
-def html(summary: ClassSummary, images: dict[str, bytes]) -> str:
-    """``index.html``: the report with every plot embedded."""
-    body = [f"<h1>Informe de la clase: {esc(summary.course)}</h1>", f"<p>{esc(_intro(summary))}</p>",
+def html(summary: ClassSummary, images: dict[str, bytes], out: Path | None = None) -> str:
+    """``index.html``: the report with every plot embedded; links are relative to ``out``, the
+    report's folder (none without it)."""
+    body = [f"<style>{PAGE_STYLE}</style>",
+            f"<h1>Informe de la clase: {esc(summary.course)}</h1>", f"<p>{esc(_intro(summary))}</p>",
             "<h2>Notas</h2>", _html_table(OVERVIEW, _overview_rows(summary), set(range(1, 9)),
                                            "overview")]
     for grades in [t.grades for t in summary.tps] + [summary.final]:
@@ -454,6 +755,12 @@ def html(summary: ClassSummary, images: dict[str, bytes]) -> str:
                  _html_table(["Nota", *(_bin(grades.edges, i) for i in range(len(grades.counts)))],
                              [["Cantidad", *map(str, grades.counts)]],
                              set(range(1, len(grades.counts) + 1)), "bins")]
+    body += [f"<h2>Estudiantes ({len(summary.rows)})</h2>", f"<p>{esc(_students_intro(summary))}</p>",
+             _html_table(_student_header(summary), _student_rows(summary, out),
+                         _student_numeric(summary), "students", _student_wrap(summary))]
+    if notes := _adjustment_notes(summary):
+        body += ["<p>Ajustes:</p><ul class=\"adjustments\">"
+                 + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>"]
     body += ["<h2>Ejercicios</h2>", "<p>Porcentaje de las entregas que cargaron que obtuvieron todos "
              "los puntos de cada ejercicio.</p>"]
     for tp in summary.tps:
@@ -461,10 +768,18 @@ def html(summary: ClassSummary, images: dict[str, bytes]) -> str:
             name = f"pass-rate-{tp.tp}.png"
             body += [f"<h3>{esc(tp.tp.upper())}</h3>",
                      _figure(name, images[name], f"{tp.tp.upper()}: ejercicios"),
-                     _html_table(EXERCISES, _exercise_rows(tp), {1, 3, 4}, "exercises")]
-    body += ["<h2>Las entregas más lentas</h2>", _html_table(SLOW, _slow_rows(summary), {2, 3, 5}, "slow"),
-             f"<h2>Anomalías ({len(summary.anomalies)})</h2>",
-             _html_table(ANOMALIES, _anomaly_rows(summary), css="anomalies") if summary.anomalies
+                     _html_table(EXERCISES, _exercise_rows(tp), {1, 3, 4}, "exercises", {0})]
+    body += ["<h2>Las entregas más lentas</h2>",
+             _html_table(SLOW, _slow_rows(summary), {2, 3, 5}, "slow", {0, 4})]
+    if summary.changes is not None:
+        body += [f"<h2>Cambios de la última recalificación ({len(summary.changes)})</h2>",
+                 f"<p>{esc(CHANGES_INTRO)}</p>",
+                 _html_table(CHANGES, _change_rows(summary.changes), {3, 4}, "changes", {1, 2, 5})
+                 if summary.changes else "<p>Ninguno.</p>"]
+    body += [page for _, page in summary.similarity]
+    body += [f"<h2>Anomalías ({len(summary.anomalies)})</h2>",
+             _html_table(ANOMALIES, _anomaly_rows(summary), css="anomalies", wrap={1, 3})
+             if summary.anomalies
              else "<p>Ninguna.</p>"]
     return document(f"Informe de la clase: {summary.course}", "\n".join(body))
 
@@ -476,19 +791,36 @@ def write(summary: ClassSummary, out: Path) -> ReportFiles:
     for name, png in images.items():
         (out / f".{name}.tmp").write_bytes(png)
         (out / f".{name}.tmp").replace(out / name)
-    results.write_atomic(out / "README.md", markdown(summary))
-    results.write_atomic(out / "index.html", html(summary, images))
+    results.write_atomic(out / "README.md", markdown(summary, out))
+    results.write_atomic(out / "index.html", html(summary, images, out))
     return ReportFiles(out / "index.html", out / "README.md", tuple(out / n for n in images), summary)
 
 
-def class_report(results_dir: Path, course: Course, out: Path, *, intakes: Iterable[Path] = (),
+def class_report(results_dir: Path, course: Course, out: Path, *, roster: Roster | None = None,
+                 adjustments: Adjustments | None = None, intakes: Iterable[Path] = (),
                  extra: Iterable[Anomaly] = ()) -> ReportFiles:
     """Reads ``results_dir`` and writes the class report into ``out``.
 
     Args:
+        roster: the class list (``grader.intake.roster``): the students are its rows, as in the
+            gradebook.
+        adjustments: staff's manual adjustments, as the gradebook applies them.
         intakes: intake manifests (one per TP) whose ``anomalies`` are added (``load_intake``).
         extra: more anomalies found by the caller.
     """
     collected = gradebook.collect(results_dir, course)
     more = [*extra, *(a for path in intakes for a in load_intake(path))]
-    return write(summarize(collected, course, extra=more), out)
+    changes: list[Change] | None = None
+    for entry in course.tps:
+        path = results_dir / entry.name / CHANGES_FILE
+        if path.is_file():
+            changes = changes or []
+            try:
+                changes += load_changes(path)
+            except ConfigError as exc:  # the rest of the report still says something useful
+                more.append(Anomaly("", entry.name, "problem", str(exc)))
+    summary = summarize(collected, course, roster=roster, adjustments=adjustments,
+                        results_dir=results_dir, changes=changes, extra=more)
+    similar = [results_dir / entry.name / SIMILARITY_FOLDER / SIMILARITY_CSV for entry in course.tps]
+    sections = tuple(similarity_section(path) for path in similar if path.is_file())
+    return write(dataclasses.replace(summary, similarity=sections), out)

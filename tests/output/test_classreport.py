@@ -1,13 +1,16 @@
-"""The class report: grade distributions, pass rate per exercise, slowest submissions, anomalies."""
+"""The class report: grade distributions, pass rate per exercise, each student (as the gradebook
+counts them), slowest submissions, a regrade's changes, anomalies."""
 
 from __future__ import annotations
 
 import base64
+import html
 import io
 import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from click.testing import CliRunner
@@ -17,10 +20,14 @@ from PIL import Image
 from grader import results, scoring
 from grader.cli import main
 from grader.course import Exercise, load_course
+from grader.course.adjustments import load_adjustments
 from grader.errors import ConfigError
+from grader.intake.roster import Roster, RosterStudent
 from grader.output import classreport, gradebook
+from grader.output import html as htmlreport
 from grader.output.classreport import Anomaly
 from grader.results import CheckResult, Status, SubmissionResult
+from grader.submissions import safe_name
 
 EXERCISES = [Exercise("linear", 2, "Capa lineal"), Exercise("relu", 1, "ReLU")]
 COURSE_TOML = """
@@ -277,3 +284,181 @@ def test_the_report_command_adds_the_anomalies_of_each_intake_manifest(course, t
     assert "| TP1 | — | archivo sin estudiante | zz.py no es de nadie |" in readme
     assert "| TP2 | — | archivo sin estudiante | llegó 3 horas tarde |" in readme
     assert (tmp_path / "out" / "index.html").is_file()
+
+
+# --- per student, as the gradebook counts them --------------------------------------------------
+
+ROSTER = Roster([RosterStudent("100001", "Ana", "ana@fi.uba.ar"),
+                 RosterStudent("100002", "Bruno", "bruno@fi.uba.ar"),
+                 RosterStudent("100003", "Carla", "carla@fi.uba.ar"),
+                 RosterStudent("100004", "Dani", "dani@fi.uba.ar"),
+                 RosterStudent("100005", "Eva", "eva@fi.uba.ar"),
+                 RosterStudent("100006", "Fede", "fede@fi.uba.ar")])
+
+
+def saved(folder: Path, items: list[SubmissionResult]) -> Path:
+    """The results as a batch leaves them: ``TP/STUDENT.json`` and the feedback page beside it."""
+    for item in items:
+        path = folder / item.tp / f"{safe_name(item.student)}.json"
+        results.save(item, path)
+        path.with_suffix(".html").write_text(htmlreport.html_report(item))
+    return folder
+
+
+def test_with_a_roster_the_report_counts_every_roster_student_as_the_gradebook_does(course):
+    items = collected(the_class())
+    summary = classreport.summarize(items, course, roster=ROSTER)
+    book = gradebook.build(collected(the_class()), course, roster=ROSTER)
+    assert summary.students == tuple(book["padron"]) == tuple(s.student_id for s in ROSTER.students)
+    assert [(r.student, r.name, r.final, r.condition) for r in summary.rows] == list(
+        zip(book["padron"], book["nombre"], book["final"], book["condition"], strict=True))
+    assert summary.final.passed == (book["condition"] == "aprobado").sum() == 1
+    assert len(summary.final.scores) == 6 and summary.final.scores.count(0.0) == 3
+    assert (summary.tps[0].missing, summary.tps[1].missing) == (2, 5)
+    eva = next(r for r in summary.rows if r.name == "Eva")
+    assert [(s.status, s.score) for s in eva.scores] == [("missing", 0.0), ("missing", 0.0)]
+    assert [(a.tp, a.kind) for a in eva.anomalies] == [("tp1", "missing"), ("tp2", "missing")]
+    assert "\n6 estudiantes del padrón, 2 TPs." in classreport.markdown(summary)
+
+
+def test_an_intakes_no_submission_is_not_listed_again_as_missing(course):
+    no_show = Anomaly("100005", "tp1", "no_submission", "no entregó")
+    summary = classreport.summarize(collected(the_class()), course, roster=ROSTER, extra=[no_show])
+    assert [(a.tp, a.kind) for a in summary.anomalies if a.student == "100005"] == [
+        ("tp1", "no_submission"), ("tp2", "missing")]
+
+
+def test_the_report_and_the_gradebook_commands_count_the_same_students(course, tmp_path):
+    saved(tmp_path / "res", the_class())
+    (tmp_path / "padron.csv").write_text("padrón,nombre,email\n" + "".join(
+        f"{s.student_id},{s.name},{s.email}\n" for s in ROSTER.students))
+    common = ["--course", str(tmp_path / "course.toml"), "--roster", str(tmp_path / "padron.csv")]
+    book = CliRunner().invoke(main, ["gradebook", str(tmp_path / "res"), "--out",
+                                     str(tmp_path / "gradebook.csv"), *common])
+    report = CliRunner().invoke(main, ["report", str(tmp_path / "res"), "--out",
+                                       str(tmp_path / "out"), *common])
+    assert book.exit_code == 0 and report.exit_code == 0, book.output + report.output
+    assert "6 estudiantes →" in book.output and "6 estudiantes," in report.output
+    readme = (tmp_path / "out" / "README.md").read_text()
+    assert "## Estudiantes (6)" in readme and "| Nota final | 6 |" in readme
+    assert "| 100006 | Fede | — | — | 0.00 | desaprobado | — | 2: TP1 sin entrega; TP2 sin entrega |" \
+        in readme
+
+
+def hrefs(page: str) -> list[str]:
+    return [html.unescape(h) for h in re.findall(r'<a href="([^"]*)"', page)]
+
+
+def test_each_score_links_to_that_students_feedback_page(course, tmp_path):
+    res = saved(tmp_path / "results" / "2026", [*the_class(), graded("eva lópez/x", "tp2", OK)])
+    files = classreport.class_report(res, course, tmp_path / "report")
+    page, readme = files.index.read_text(), files.readme.read_text()
+    links = hrefs(page)
+    assert links == re.findall(r"\]\(([^)]*\.html)\)", readme)
+    expected = [res / tp / f"{safe_name(s)}.html" for s, tp in (
+        ("ana", "tp1"), ("ana", "tp2"), ("bruno", "tp1"), ("carla", "tp1"), ("dani", "tp1"),
+        ("eva lópez/x", "tp2"))]
+    assert [(files.index.parent / unquote(link)).resolve() for link in links] == expected
+    assert all(not link.startswith("/") and (files.index.parent / unquote(link)).is_file()
+               for link in links)
+    assert "../results/2026/tp2/eva_l%C3%B3pez_x.html" in links
+    table = next(t for t in markdown_tables(readme) if t[0][0] == "Estudiante")
+    assert table[2][:3] == ["bruno", "[3.33](../results/2026/tp1/bruno.html)", "—"]  # no result, no link
+
+
+def test_a_score_without_its_feedback_page_has_no_link(course, tmp_path):
+    res = saved(tmp_path / "res", the_class())
+    (res / "tp1" / "ana.html").unlink()
+    files = classreport.class_report(res, course, tmp_path / "report")
+    assert "../res/tp1/ana.html" not in hrefs(files.index.read_text())
+    assert "../res/tp2/ana.html" in hrefs(files.index.read_text())
+
+
+def test_an_adjusted_score_shows_before_and_after_with_its_note(course, tmp_path):
+    (tmp_path / "ajustes.toml").write_text(
+        '[[adjustment]]\nstudent = "bruno"\ntp = "tp1"\nscore = 8\nby = "M. Pérez"\n'
+        'date = 2026-11-12\nreason = "el check de backward estaba mal"\n')
+    found = load_adjustments(tmp_path / "ajustes.toml", course)
+    summary = classreport.summarize(collected(the_class()), course, adjustments=found)
+    book = gradebook.build(collected(the_class()), course, adjustments=found)
+    assert [r.final for r in summary.rows] == book["final"].tolist()
+    bruno = next(r for r in summary.rows if r.student == "bruno")
+    assert (bruno.scores[0].auto, bruno.scores[0].score) == (3.33, 8.0)
+    files = classreport.write(summary, tmp_path / "report")
+    table = next(t for t in markdown_tables(files.readme.read_text()) if t[0][0] == "Estudiante")
+    assert table[2][:6] == ["bruno", "3.33 → 8.00", "—", "4.00", "aprobado", "TP1"]
+    assert "el check de backward estaba mal (M. Pérez, 12/11/2026)" in files.readme.read_text()
+    page = files.index.read_text()
+    assert re.search(r'<td class="num" title="3\.33 -&gt; 8\.00, ajuste: el check de backward estaba '
+                     r'mal \(M\. Pérez, 12/11/2026\)">3\.33 → 8\.00</td>', page)
+    # Without adjustments there is nothing to show.
+    plain = classreport.write(classreport.summarize(collected(the_class()), course), tmp_path / "r2")
+    assert "→" not in plain.readme.read_text() and "Ajustes:" not in plain.readme.read_text()
+
+
+# --- the last regrade's changes -----------------------------------------------------------------
+
+
+def test_the_changes_of_the_last_regrade_have_their_own_section(course, tmp_path):
+    res = saved(tmp_path / "res", the_class())
+    (res / "tp1" / "cambios.csv").write_text(
+        "student,tp,reason,old_score,new_score,changed_checks\n"
+        "bruno,tp1,cambiaron las comprobaciones,10.00,3.33,"
+        "public::test_linear_backward: PASS -> FAIL; public::test_new: - -> PASS\n")
+    files = classreport.class_report(res, course, tmp_path / "report")
+    assert files.summary.changes == (classreport.Change(
+        "bruno", "tp1", "cambiaron las comprobaciones", "10.00", "3.33",
+        "public::test_linear_backward: PASS -> FAIL; public::test_new: - -> PASS"),)
+    readme = files.readme.read_text()
+    assert "## Cambios de la última recalificación (1)" in readme
+    assert ("| TP1 | bruno | cambiaron las comprobaciones | 10.00 | 3.33 | public::test_linear_backward: "
+            "PASS -\\> FAIL; public::test_new: - -\\> PASS |") in readme
+    page = Page()
+    page.feed(files.index.read_text())
+    assert ["TP1", "bruno", "cambiaron las comprobaciones", "10.00", "3.33",
+            "public::test_linear_backward: PASS -> FAIL; public::test_new: - -> PASS"] in page.tables[-2]
+    assert "Cambios de la última recalificación (1)" in files.index.read_text()
+
+
+def test_without_a_changes_file_there_is_no_changes_section(course, tmp_path):
+    files = classreport.class_report(saved(tmp_path / "res", the_class()), course, tmp_path / "r")
+    assert files.summary.changes is None
+    assert "Cambios de la última" not in files.readme.read_text() + files.index.read_text()
+
+
+def test_a_changes_file_with_other_columns_is_a_problem_that_names_it(course, tmp_path):
+    res = saved(tmp_path / "res", the_class())
+    (res / "tp2" / "cambios.csv").write_text("alumno,nota\nana,3\n")
+    files = classreport.class_report(res, course, tmp_path / "report")
+    problem = next(a for a in files.summary.anomalies if a.kind == "problem")
+    assert problem.tp == "tp2"
+    assert problem.detail == (f"{res / 'tp2' / 'cambios.csv'}: se esperaban las columnas "
+                              "student,tp,reason,old_score,new_score,changed_checks; llegaron "
+                              "alumno,nota")
+    assert "## Cambios de la última recalificación (0)" in files.readme.read_text()
+
+
+def test_a_long_text_is_cut_in_the_table_and_whole_in_its_title(course, tmp_path):
+    long = "x" * 300
+    files = classreport.write(classreport.summarize(
+        collected(the_class()), course, extra=[Anomaly("ana", "tp1", "review", long)]),
+        tmp_path / "report")
+    row = next(r for r in markdown_tables(files.readme.read_text())[-1] if r[2] == "revisar a mano")
+    assert row[3] == "x" * (classreport.LONG - 1) + "…"
+    assert f'title="{long}">{"x" * (classreport.LONG - 1)}…</td>' in files.index.read_text()
+
+
+def test_a_similarity_listing_in_the_results_gets_its_section(course, tmp_path):
+    res = saved(tmp_path / "res", the_class())
+    files = classreport.class_report(res, course, tmp_path / "report")
+    assert "Similitud entre entregas" not in files.readme.read_text()
+    folder = res / "tp1" / classreport.SIMILARITY_FOLDER
+    folder.mkdir()
+    (folder / "similitud.csv").write_text(
+        "rank,tp,student_a,student_b,score,share_a,share_b,shared_fingerprints,functions_a,"
+        "functions_b,file_a,file_b\n1,tp1,ana,bruno,0.91,0.91,0.88,120,,,ana.py,bruno.py\n")
+    files = classreport.class_report(res, course, tmp_path / "report")
+    readme, page = files.readme.read_text(), files.index.read_text()
+    assert "## Similitud entre entregas (TP1)" in readme
+    assert "| 1 | ana | bruno | 91 % | 91 % | 88 % |" in readme
+    assert "Similitud entre entregas (TP1)" in page and "no es un veredicto" in page.lower() + readme.lower()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,13 +24,6 @@ REPO = Path(__file__).parents[2]
 TPS = ("tp1", "tp2", "tp3")
 pytestmark = pytest.mark.slow  # grades the example class (shared with the other example tests)
 
-# Chromium must not reach anything: no background services, no name resolution, and every
-# request that still tries goes to a closed port on loopback. The pages load nothing anyway.
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-extensions", "--disable-default-apps", "--hide-scrollbars",
-                  "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
-                  "--force-device-scale-factor=1", "--virtual-time-budget=5000"]
 HOSTILE = "<script>document.title='PWNED'</script><img src=x onerror=\"document.title='PWNED'\">"
 
 
@@ -114,24 +106,7 @@ def test_no_report_shows_hidden_checks_or_reference_solutions(graded_class, clas
         assert not [name for name in hidden_ids if name in text], path
 
 
-# --- in a real browser -------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def chromium(tmp_path_factory):
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    if executable is None:
-        pytest.fail("chromium no está instalado: 'bash docker/setup-host.sh' lo instala "
-                    "(apt-get install chromium)")
-    profile = tmp_path_factory.mktemp("chromium-profile")
-
-    def run(url: str, *args: str) -> str:
-        done = subprocess.run([executable, f"--user-data-dir={profile}", *CHROMIUM_FLAGS, *args, url],
-                              capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr[-3000:]
-        return done.stdout
-
-    return run
+# --- in a real browser (the chromium fixture is in conftest.py) ---------------------------------
 
 
 def hostile_page(folder: Path) -> Path:
