@@ -97,11 +97,13 @@ def check(tp: str, file: Path, checks_dir: Path | None, backend: str, github: bo
 @click.argument("submissions", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True,
               help="Carpeta de resultados (se puede reanudar).")
-@click.option("--jobs", "-j", type=int, default=None, help="Entregas en paralelo [núcleos].")
+@click.option("--jobs", "-j", type=int, default=None,
+              help="Entregas en paralelo [núcleos]; cada una usa núcleos / N hilos de BLAS.")
 @click.option("--backend", type=click.Choice(["subprocess", "docker"]), default="subprocess",
               show_default=True)
 @click.option("--gpus", default="none", show_default=True,
-              help="Con docker: none, all (todas para cada entrega) o N (una GPU por trabajo).")
+              help="none, all (todas para cada entrega) o N (una GPU por trabajo: el trabajo k usa "
+                   "la GPU k mod N); con subprocess y con docker.")
 @click.option("--image", default=None, help="Con docker: la imagen del sandbox "
               "[grader-sandbox:cpu, o :gpu con --gpus].")
 @click.option("--course", type=click.Path(path_type=Path, dir_okay=False), default=None)
@@ -109,12 +111,18 @@ def check(tp: str, file: Path, checks_dir: Path | None, backend: str, github: bo
 @click.option("--cluster", default=None, metavar="tcp://HOST:PUERTO",
               help="Calificar cada entrega como una tarea de un cluster de Dask (el scheduler de "
                    "'dask scheduler'); los resultados se escriben acá. Necesita fiuba-ap-grader[cluster].")
+@click.option("--dry-run", is_flag=True,
+              help="No califica ni escribe nada: dice qué entregas se calificarían y por qué.")
 def grade(tp: str, submissions: Path, out: Path, jobs: int | None, backend: str, gpus: str,
-          image: str | None, course: Path | None, force: bool, cluster: str | None) -> None:
+          image: str | None, course: Path | None, force: bool, cluster: str | None,
+          dry_run: bool) -> None:
     """Califica todas las entregas de SUBMISSIONS con las comprobaciones públicas y ocultas."""
-    from grader.batch.local import grade_batch
+    from grader.batch.local import grade_batch, plan_batch
 
     console = _console(err=True)
+    if dry_run:
+        _print_plan(plan_batch(_course_file(course), tp, submissions, out, force=force), console)
+        sys.exit(ExitCode.OK)
     if cluster is not None and jobs is not None:
         raise click.UsageError("--jobs no se usa con --cluster: cada worker de Dask califica tantas "
                                "entregas a la vez como su --nthreads")
@@ -166,6 +174,9 @@ def grade(tp: str, submissions: Path, out: Path, jobs: int | None, backend: str,
     console.print(f"\n{summary.total} entregas: {summary.graded} calificadas ahora, "
                   f"{summary.reused} ya estaban, {len(summary.failed)} sin resultado, "
                   f"{len(summary.skipped)} entradas omitidas. Resultados en {out / tp}.")
+    if summary.changes_file is not None:
+        console.print(f"{summary.changes} recalificadas con cambios: ver "
+                      f"{_shown(summary.changes_file)}")
     if summary.oversubscribed:
         console.print(f"[yellow]La máquina estuvo sobrecargada (carga de hasta "
                       f"{summary.peak_load:.1f} con {summary.cores} núcleos). Las notas no "
@@ -177,6 +188,28 @@ def grade(tp: str, submissions: Path, out: Path, jobs: int | None, backend: str,
     sys.exit(ExitCode.FAILED if summary.failed else ExitCode.OK)
 
 
+def _print_plan(plan: object, console: Console) -> None:
+    """``grader grade --dry-run``: per submission, graded (and why) or reused."""
+    from grader.batch.changes import BatchPlan
+
+    assert isinstance(plan, BatchPlan)
+    for item in plan.skipped:
+        console.print(f"[yellow]omitido[/yellow] {_shown(item.entry.name)}: {_shown(item.reason)}")
+    graded = [p for p in plan.planned if p.reasons]
+    for planned in plan.planned:
+        student = _shown(planned.submission.student)
+        if planned.reasons:
+            console.print(f"se califica {student}: {_shown(', '.join(planned.reasons))}")
+        else:
+            console.print(f"[dim]se reutiliza {student}: resultado vigente[/dim]")
+    if plan.running:
+        console.print(f"[yellow]Ahora hay una corrida usando {_shown(plan.results)}[/yellow] "
+                      f"({_shown(plan.running)}): otro 'grader grade' ahí falla hasta que termine.")
+    console.print(f"\nSimulación (--dry-run), no se calificó ni escribió nada: {len(graded)} "
+                  f"entregas se calificarían, {len(plan.planned) - len(graded)} se reutilizarían, "
+                  f"{len(plan.skipped)} entradas omitidas.")
+
+
 @main.command()
 @click.argument("results_dir", metavar="RESULTS", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True)
@@ -185,25 +218,34 @@ def grade(tp: str, submissions: Path, out: Path, jobs: int | None, backend: str,
 @click.option("--roster", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Padrón (CSV con padrón, nombre y email): una fila por estudiante del padrón "
                    "[el de [roster] en course.toml, si hay].")
+@click.option("--adjustments", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Ajustes manuales de notas (ajustes.toml) [el de [adjustments] en course.toml, "
+                   "si hay].")
 @click.option("--course", type=click.Path(path_type=Path, dir_okay=False), default=None)
 def gradebook(results_dir: Path, out: Path, long_out: Path | None, roster: Path | None,
-              course: Path | None) -> None:
+              adjustments: Path | None, course: Path | None) -> None:
     """Escribe la planilla del curso a partir de los resultados."""
     from grader.course import load_course
+    from grader.course.adjustments import load_adjustments
     from grader.intake.roster import read_roster
     from grader.output import gradebook as book
 
     course_data = load_course(_course_file(course))
     roster = roster or (course_data.roster.path if course_data.roster else None)
     roster_data = read_roster(roster, course_data.roster) if roster is not None else None
+    adjustments = adjustments or course_data.adjustments
+    adjustments_data = (load_adjustments(adjustments, course_data) if adjustments is not None
+                        else None)
     collected = book.collect(results_dir, course_data)
-    frame = book.build(collected, course_data, roster=roster_data)
+    frame = book.build(collected, course_data, roster=roster_data, adjustments=adjustments_data)
     book.write_csv(frame, out)
     if long_out is not None:
         book.write_csv(book.build_long(collected), long_out)
     console = _console()
     for problem in collected.problems:
         console.print(f"[yellow]atención:[/yellow] {_shown(problem)}")
+    if adjustments_data is not None:
+        console.print(f"ajustes manuales aplicados: {len(adjustments_data)} ({adjustments})")
     console.print(f"{len(frame)} estudiantes → {out}")
 
 
@@ -239,12 +281,18 @@ def intake(tp: str, form: Path, uploads: Path, roster: Path | None, out: Path,
 
 @main.command()
 @click.argument("source", metavar="RESULTS", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["gradescope", "junit", "classroom", "csv"]),
-              required=True)
+@click.option("--format", "fmt", required=True,
+              type=click.Choice(["gradescope", "junit", "classroom", "csv", "moodle"]))
 @click.option("--out", type=click.Path(path_type=Path), required=True,
-              help="Archivo (junit, csv, o un solo resultado) o carpeta (gradescope y classroom "
-                   "de una carpeta de resultados: OUT/TP/ESTUDIANTE.json).")
+              help="Archivo (junit, csv, moodle, o un solo resultado) o carpeta (gradescope y "
+                   "classroom de una carpeta de resultados: OUT/TP/ESTUDIANTE.json).")
 @click.option("--tp", default=None, help="Solo este TP.")
+@click.option("--roster", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Con moodle: el padrón (CSV con padrón, nombre y email) [el de [roster] en "
+                   "course.toml, si hay].")
+@click.option("--worksheet", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Con moodle y --tp: la planilla de calificación fuera de línea descargada de "
+                   "la tarea; OUT es esa planilla con las notas y devoluciones del TP.")
 @click.option("--audience", type=click.Choice(["students", "staff"]), default="students",
               show_default=True,
               help="students: las comprobaciones ocultas o que todavía no se ven quedan en un "
@@ -252,18 +300,45 @@ def intake(tp: str, form: Path, uploads: Path, roster: Path | None, out: Path,
 @click.option("--published", is_flag=True,
               help="Las notas ya se publicaron: mostrar las comprobaciones after_published.")
 @click.option("--course", type=click.Path(path_type=Path, dir_okay=False), default=None)
-def export(source: Path, fmt: str, out: Path, tp: str | None, audience: str, published: bool,
-           course: Path | None) -> None:
-    """Escribe los resultados como Gradescope, JUnit XML, GitHub Classroom o la planilla CSV."""
+def export(source: Path, fmt: str, out: Path, tp: str | None, roster: Path | None,
+           worksheet: Path | None, audience: str, published: bool, course: Path | None) -> None:
+    """Escribe los resultados como Gradescope, JUnit XML, GitHub Classroom, la planilla CSV o
+    las notas para el Campus (Moodle)."""
     from grader.course import load_course
     from grader.output import formats
 
+    if fmt == "moodle":
+        _export_moodle(source, _course_file(course), out, tp=tp, roster=roster,
+                       worksheet=worksheet)
+        return
+    if roster is not None or worksheet is not None:
+        raise click.UsageError("--roster y --worksheet son de --format moodle")
     done = formats.export(source, formats.Format(fmt), out, course=load_course(_course_file(course)),
                           tp=tp, audience=formats.Audience(audience), published=published)
     console = _console()
     for problem in done.problems:
         console.print(f"[yellow]ignorado:[/yellow] {_shown(problem)}")
     console.print(f"{len(done.files)} archivo(s) {fmt} → {out}")
+
+
+def _export_moodle(source: Path, course_file: Path, out: Path, *, tp: str | None,
+                   roster: Path | None, worksheet: Path | None) -> None:
+    from grader.course import load_course
+    from grader.course.adjustments import load_adjustments
+    from grader.intake.roster import read_roster
+    from grader.output import moodle
+
+    course = load_course(course_file)
+    roster = roster or (course.roster.path if course.roster else None)  # as 'gradebook'
+    roster_data = read_roster(roster, course.roster) if roster is not None else None
+    adjustments = load_adjustments(course.adjustments, course) if course.adjustments else None
+    done = moodle.export(source, course, out, tp=tp, roster=roster_data, worksheet=worksheet,
+                         adjustments=adjustments)
+    console = _console()
+    for problem in done.problems:
+        console.print(f"[yellow]atención:[/yellow] {_shown(problem)}")
+    what = f"filas de {worksheet.name} completadas con {tp}" if worksheet else "estudiantes"
+    console.print(f"{done.rows} {what} → {out}")
 
 
 @main.command()
@@ -354,6 +429,38 @@ def collect_repos_command(tp: str, repos: Path, out: Path, course: Path | None) 
     console.print(f"{len(collected) - missing} entregas en {out}, {missing} sin entrega.")
 
 
+@main.command()
+@click.argument("tp")
+@click.argument("submissions", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Carpeta donde escribir similitud.html y similitud.csv.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=None,
+              help="Parecido (0 a 1) desde el que se lista un par [el de [similarity] threshold "
+                   "en course.toml].")
+@click.option("--course", type=click.Path(path_type=Path, dir_okay=False), default=None)
+def similarity(tp: str, submissions: Path, out: Path, threshold: float | None,
+               course: Path | None) -> None:
+    """Lista los pares de entregas de TP que comparten código más allá del enunciado, para
+    revisar (no es un veredicto ni cambia notas)."""
+    from grader.course import load_course
+    from grader.similarity.report import pairs_text, pct
+    from grader.similarity.run import run_similarity
+
+    analysis, html_path, csv_path = run_similarity(load_course(_course_file(course)), tp,
+                                                   submissions, out, threshold=threshold)
+    console = _console()
+    for skipped in analysis.skipped:
+        console.print(f"[yellow]no comparada[/yellow] {_shown(skipped)}")
+    for pair in analysis.listed[:10]:
+        console.print(clean(f"{pair.rank:3d}. {pair.a.student} y {pair.b.student}: "
+                            f"{pct(pair.score.score)} (de A en B {pct(pair.score.share_a)}, "
+                            f"de B en A {pct(pair.score.share_b)})"), markup=False)
+    more = f" (se muestran 10; el resto en {html_path})" if len(analysis.listed) > 10 else ""
+    console.print(f"{len(analysis.documents)} entregas, {pairs_text(len(analysis.listed))} desde "
+                  f"{pct(analysis.threshold)} de parecido{more} → {html_path}, {csv_path}. "
+                  "Es una lista para revisar, no un veredicto.")
+
+
 @main.command("report")
 @click.argument("results_dir", metavar="RESULTS", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True,
@@ -361,13 +468,31 @@ def collect_repos_command(tp: str, repos: Path, out: Path, course: Path | None) 
 @click.option("--intake", type=click.Path(path_type=Path, dir_okay=False), multiple=True,
               help="Manifiesto de entregas (intake.json, uno por TP; se puede repetir): suma sus "
                    "anomalías (tardías, archivos sin estudiante) si existe.")
+@click.option("--roster", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Padrón (CSV con padrón, nombre y email): cuenta a cada estudiante del padrón, "
+                   "como la planilla [el de [roster] en course.toml, si hay].")
+@click.option("--adjustments", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Ajustes manuales de notas (ajustes.toml), como en la planilla [el de "
+                   "[adjustments] en course.toml, si hay].")
 @click.option("--course", type=click.Path(path_type=Path, dir_okay=False), default=None)
-def report_command(results_dir: Path, out: Path, intake: tuple[Path, ...], course: Path | None) -> None:
-    """Escribe el informe de la clase: notas, ejercicios, entregas lentas y anomalías."""
+def report_command(results_dir: Path, out: Path, intake: tuple[Path, ...], roster: Path | None,
+                   adjustments: Path | None, course: Path | None) -> None:
+    """Escribe el informe de la clase: notas, cada estudiante, ejercicios, entregas lentas y
+    anomalías."""
     from grader.course import load_course
+    from grader.course.adjustments import load_adjustments
+    from grader.intake.roster import read_roster
     from grader.output.classreport import class_report
 
-    files = class_report(results_dir, load_course(_course_file(course)), out, intakes=intake)
+    # The same roster and adjustments as 'grader gradebook', so both count the same students.
+    course_data = load_course(_course_file(course))
+    roster = roster or (course_data.roster.path if course_data.roster else None)
+    roster_data = read_roster(roster, course_data.roster) if roster is not None else None
+    adjustments = adjustments or course_data.adjustments
+    adjustments_data = (load_adjustments(adjustments, course_data) if adjustments is not None
+                        else None)
+    files = class_report(results_dir, course_data, out, roster=roster_data,
+                         adjustments=adjustments_data, intakes=intake)
     _console().print(f"{len(files.summary.students)} estudiantes, "
                      f"{len(files.summary.anomalies)} anomalías → {files.index}")
 

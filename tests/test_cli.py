@@ -226,3 +226,38 @@ def test_grade_says_when_the_host_was_oversubscribed(runner, mini_course, monkey
     (mini_course / "students" / "infinite_loop.py").unlink()
     result = runner.invoke(main, ["grade", "tp1", "students", "--out", "res", "--jobs", "1"])
     assert "estuvo sobrecargada (carga de hasta 7.5 con" in " ".join(result.output.split())
+
+
+def test_grade_of_an_empty_folder_exits_2_and_writes_nothing(runner, mini_course, monkeypatch):
+    monkeypatch.chdir(mini_course)
+    (mini_course / "vacia").mkdir()
+    (mini_course / "vacia" / "notas.txt").write_text("")
+    result = runner.invoke(main, ["grade", "tp1", "vacia", "--out", "res"])
+    assert result.exit_code == 2, result.output
+    assert "vacia no tiene ninguna entrega: se esperaba, por estudiante" in result.output
+    assert "encontré 1 archivo que no es .py ni .ipynb: notas.txt" in result.output
+    assert not (mini_course / "res").exists()
+
+
+def test_grade_while_another_run_holds_the_results_exits_2_naming_it(runner, mini_course,
+                                                                     monkeypatch):
+    import json
+    import os
+    import socket
+
+    from grader.batch.lock import process_starttime
+
+    monkeypatch.chdir(mini_course)
+    lock = mini_course / "res" / "tp1" / ".grader.lock"
+    lock.parent.mkdir(parents=True)
+    # A live process on this host (this one) holds it, as a concurrent 'grader grade' would.
+    lock.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                "started_at": "2026-09-01T10:00:00-03:00",
+                                "starttime": process_starttime(os.getpid()),
+                                "argv": ["grader", "grade", "tp1"]}))
+    result = runner.invoke(main, ["grade", "tp1", "students", "--out", "res", "--jobs", "1"])
+    assert result.exit_code == 2, result.output
+    assert (f"otra corrida de 'grader grade' está usando res/tp1 (pid {os.getpid()} en "
+            in result.output)
+    assert "empezó 2026-09-01T10:00:00-03:00" in result.output
+    assert [p.name for p in lock.parent.iterdir()] == [".grader.lock"]

@@ -21,7 +21,7 @@ LAYERS = {
                      "compare", "datasets"], 1),
     "sandbox": 2,
     "engine": 3,
-    **dict.fromkeys(["output", "intake"], 4),
+    **dict.fromkeys(["output", "intake", "similarity"], 4),
     **dict.fromkeys(["batch", "student", "audit"], 5),
     **dict.fromkeys(["cli", "grader"], 6),
 }
