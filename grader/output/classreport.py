@@ -650,7 +650,8 @@ def _adjustment_notes(summary: ClassSummary) -> list[str]:
 
 def _intro(summary: ClassSummary) -> str:
     who = "estudiantes del padrón" if summary.roster else "estudiantes"
-    return (f"{len(summary.students)} {who}, {len(summary.tps)} TPs. Nota de 0 a "
+    tps = "TP" if len(summary.tps) == 1 else "TPs"
+    return (f"{len(summary.students)} {who}, {len(summary.tps)} {tps}. Nota de 0 a "
             f"{summary.scale_max:g}; se aprueba con {summary.pass_mark:g}. Las notas de cada TP son "
             "las de la corrección; la nota final es la de la planilla (un TP sin entrega cuenta 0 "
             "y, si el curso tiene fechas de entrega, se descuenta lo entregado tarde).")
