@@ -172,6 +172,9 @@ def html_page(analysis: Analysis) -> str:
     else:
         body.append(f"<p>Ningún par llega a {pct(analysis.threshold)}.{esc(_closest(analysis))}</p>")
     body.append(f"<h2>Entregas comparadas ({len(analysis.documents)})</h2>")
+    body.append("<p>" + ", ".join(f"{esc(d.student)} (<code>{esc(d.path.name)}</code>, "
+                                  f"{len(d.fingerprints)} huellas propias)"
+                                  for d in analysis.documents) + "</p>")
     if analysis.skipped:
         body.append("<p>No se compararon:</p><ul>"
                     + "".join(f"<li>{esc(s)}</li>" for s in analysis.skipped) + "</ul>")

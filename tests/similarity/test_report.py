@@ -85,6 +85,13 @@ def test_the_page_says_it_is_a_list_for_review_not_a_verdict(course, copy_pair, 
     assert report.NOT_A_VERDICT.split(":")[0] in html_path.read_text()
 
 
+def test_the_page_lists_every_submission_it_compared(course, copy_pair, tmp_path):
+    _, html_path, _ = run_similarity(course, "tp3", copy_pair, tmp_path)
+    compared = html_path.read_text().split("Entregas comparadas (2)</h2>")[1].split("<footer>")[0]
+    assert "original (<code>original.py</code>" in compared
+    assert "renamed_copy (<code>renamed_copy.py</code>" in compared
+
+
 def test_the_csv_has_one_row_per_listed_pair_with_its_shares(course, copy_pair, tmp_path):
     _, _, csv_path = run_similarity(course, "tp3", copy_pair, tmp_path)
     header, row = csv_path.read_text().splitlines()
