@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -9,11 +11,16 @@ from grader.compare import (
     CheckFailure,
     assert_close,
     assert_scalar_close,
+    call_many,
     expect_dict,
     expect_tuple,
     numerical_gradient,
+    numerical_gradient_many,
     to_float,
 )
+from grader.engine.session import Session
+from grader.sandbox.base import Limits
+from grader.sandbox.subprocess import SubprocessBackend
 
 
 def failure(function, *args, **kwargs) -> str:
@@ -138,3 +145,126 @@ def test_numerical_gradient_of_a_quadratic():
     grad = numerical_gradient(lambda: float(np.sum(x ** 2)), x)
     np.testing.assert_allclose(grad, 2 * x, rtol=1e-8)
     np.testing.assert_array_equal(x, [1.0, -2.0, 3.0])
+
+
+# --- call_many and numerical_gradient_many (issue 23) --------------------------------------------
+
+
+def test_call_many_on_a_local_function_calls_it_as_the_loop_asks_and_raises_at_that_call():
+    seen = []
+
+    def f(x, *, k=1):
+        seen.append(x)
+        if x == 2:
+            raise ValueError("dos")
+        return k * x
+
+    results = call_many(f, [((0,), {"k": 5}), ((1,), {}), ((2,), {}), ((3,), {})])
+    assert seen == []
+    assert [next(results), next(results)] == [0, 1] and seen == [0, 1]
+    with pytest.raises(ValueError, match="dos"):
+        next(results)
+    assert seen == [0, 1, 2]
+
+
+class AnswersAnything:
+    """Like a remote object: any attribute of an instance is an answer from somewhere else."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: ["no", "se", "usa"]
+
+    def __call__(self, x: int) -> int:
+        return x + 1
+
+
+class Batched(AnswersAnything):
+    def grader_call_many(self, calls):
+        return iter([("lote", args) for args, _ in calls])
+
+
+def test_call_many_uses_the_batch_hook_of_the_class_never_of_the_instance():
+    assert list(call_many(AnswersAnything(), [((1,), {}), ((2,), {})])) == [2, 3]
+    assert list(call_many(Batched(), [((1,), {})])) == [("lote", (1,))]
+
+
+def test_numerical_gradient_many_gives_numerical_gradients_of_each_array_bit_for_bit():
+    rng = np.random.default_rng(0)
+    x, W = rng.normal(size=(3, 4)), rng.normal(size=(4, 2))
+    dout = rng.normal(size=(3, 2))
+    x0 = x.copy()
+
+    def f():
+        return float(np.sum(np.tanh(x @ W) * dout))
+
+    expected = [numerical_gradient(f, x), numerical_gradient(f, W)]
+    got = list(numerical_gradient_many(lambda a, b: np.tanh(a @ b),
+                                       lambda: ((x.copy(), W.copy()), {}),
+                                       lambda out: float(np.sum(out * dout)), x, W))
+    assert all(np.array_equal(g, e) for g, e in zip(got, expected, strict=True))
+    assert np.array_equal(x, x0)
+
+
+def test_numerical_gradient_many_judges_outputs_in_numerical_gradients_order_and_lazily():
+    x, w = np.array([1.0, 2.0]), np.array([3.0])
+    judged: list[float] = []
+
+    def objective(value: float) -> float:
+        judged.append(value)
+        return value
+
+    grads = numerical_gradient_many(lambda a, b: float(a.sum() * b[0]),
+                                    lambda: ((x.copy(), w.copy()), {}), objective, x, w, h=0.5)
+    assert judged == []
+    np.testing.assert_allclose(next(grads), [3.0, 3.0])
+    assert judged == [10.5, 7.5, 10.5, 7.5]  # x[0] + h, x[0] - h, x[1] + h, x[1] - h
+    np.testing.assert_allclose(next(grads), [3.0])
+    assert judged[4:] == [10.5, 7.5]
+
+
+def test_numerical_gradient_many_stops_at_the_first_bad_output_with_its_message():
+    x = np.array([1.0, 2.0, 3.0])
+
+    def objective(value: Any) -> float:
+        return to_float(value, name="loss", context="f")
+
+    grads = numerical_gradient_many(lambda a: "roto" if a[1] > 2.0 else float(a.sum()),
+                                    lambda: ((x.copy(),), {}), objective, x)
+    with pytest.raises(CheckFailure, match="f: loss debe ser un número"):
+        next(grads)
+    np.testing.assert_array_equal(x, [1.0, 2.0, 3.0])
+
+
+STUDENT = """
+import numpy as np
+
+def forward(x, W):
+    return np.tanh(x @ W), {"x": x}
+"""
+
+
+def test_numerical_gradient_many_is_the_same_for_the_sandboxed_and_the_local_function(tmp_path):
+    path = tmp_path / "tp1.py"
+    path.write_text(STUDENT)
+    namespace: dict[str, Any] = {}
+    exec(compile(STUDENT, str(path), "exec"), namespace)
+    rng = np.random.default_rng(1)
+    x, W, dout = rng.normal(size=(3, 4)), rng.normal(size=(4, 2)), rng.normal(size=(3, 2))
+
+    def objective(value: Any) -> float:
+        out, _ = expect_tuple(value, 2, names=("out", "cache"), context="forward")
+        return float(np.sum(out * dout))
+
+    def gradients(forward: Any) -> list[np.ndarray]:
+        return list(numerical_gradient_many(forward, lambda: ((x.copy(), W.copy()), {}),
+                                            objective, x, W))
+
+    session = Session(SubprocessBackend(isolation="none"), path, "tp1", Limits())
+    try:
+        remote = session.module().forward
+        before = session.stats["requests"]
+        sandboxed = gradients(remote)
+        assert session.stats["requests"] - before == 1  # 2 * (12 + 8) calls
+    finally:
+        session.close()
+    local = gradients(namespace["forward"])
+    assert all(np.array_equal(s, lo) for s, lo in zip(sandboxed, local, strict=True))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,10 @@ _POLL_S = 0.5
 """How often a call that has not answered yet is measured against its CPU budget."""
 _LOAD_HINT = ("si la máquina estaba sobrecargada, puede ser la causa: avisá a la cátedra")
 _CRASH_TYPES = {"SystemExit": "llamó a sys.exit", "KeyboardInterrupt": "lanzó KeyboardInterrupt"}
+_BATCH_CALLS, _BATCH_BYTES = 256, 64 * 2**20
+"""Most calls, and most bytes of arguments, in one ``call_many`` request (issue 23)."""
+_BATCH_MARGIN = 2**20
+"""Room left in a ``call_many`` reply's budgets for its output, error and envelope."""
 
 
 class RemoteObject:
@@ -85,6 +90,12 @@ class RemoteObject:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._session.call(self, list(args), kwargs)
+
+    def grader_call_many(self, calls: Iterable[tuple[Sequence[Any], dict[str, Any]]]
+                         ) -> Iterator[Any]:
+        """``grader.compare.call_many`` finds this on the class (never through ``__getattr__``,
+        which would ask the student's object): K calls in a few round trips."""
+        return self._session.call_many(self, calls)
 
     def __repr__(self) -> str:
         return f"<objeto remoto {self._type_name}>"
@@ -353,19 +364,112 @@ class Session:
         A function whose last ``limits.retries_per_function`` calls all ended with the worker
         dead or out of time is not called again: the call gets the same status at once, so one
         broken function costs its time limit a bounded number of times (issue 19)."""
+        name = self._callable_name(target)
+        try:
+            value, mutations = self._request("call", target=target, args=args, kwargs=kwargs)
+        except (WorkerTimeout, WorkerCrash, WorkerMemory) as exc:
+            self._died(name, exc)
+            raise
+        self._deaths.pop(name, None)
+        self._copy_back(args, kwargs, mutations)
+        return value
+
+    def call_many(self, target: RemoteObject,
+                  calls: Iterable[tuple[Sequence[Any], dict[str, Any]]]) -> Iterator[Any]:
+        """``target(*args, **kwargs)`` for each call, in order, in as few requests as the
+        budgets allow (``call_many``, issue 23): the worker runs them as K ``call`` requests
+        would, and each result, in-place change and error comes out here as that call's.
+
+        Yields the results in order and raises the first failing call's exception when the
+        caller reaches it (after the results before it), so a loop over this sees what a loop
+        of calls saw. The arguments go as they are when this starts (an argument one call
+        changes in place reaches the next one unchanged: give each call its own copies).
+        Each call has ``call_timeout_s`` of CPU and ``wall_factor`` times that of wall clock, as
+        a single call (timers in the worker, which end the batch with a single call's status and
+        message; the request's own budgets, for code that defeats them, are K times one call's).
+        What differs from a loop of calls: later calls of the same request have already run in
+        the worker when the loop stops at a check failure; a worker that dies mid-request (a
+        signal, memory) takes the results before it along; the captured output of one request
+        is capped as one call's.
+        """
+        pending = [(list(args), dict(kwargs)) for args, kwargs in calls]
+        while pending:
+            chunk = self._chunk(pending)
+            entries, failure = self._call_batch(target, chunk)
+            for (args, kwargs), (value, mutations) in zip(chunk, entries, strict=False):
+                self._copy_back(args, kwargs, mutations)
+                yield value
+            if failure is not None:
+                raise failure
+            del pending[:len(entries)]
+
+    def _chunk(self, calls: list[tuple[list[Any], dict[str, Any]]]
+               ) -> list[tuple[list[Any], dict[str, Any]]]:
+        """The first calls that fit one request (at least one)."""
+        size = 0
+        for count, (args, kwargs) in enumerate(calls[:_BATCH_CALLS]):
+            size += sum(memoryview(p).nbytes for p in self._encoder.encode_frame([args, kwargs]))
+            if count and size > _BATCH_BYTES:
+                return calls[:count]
+        return calls[:_BATCH_CALLS]
+
+    def _call_batch(self, target: RemoteObject, chunk: list[tuple[list[Any], dict[str, Any]]]
+                    ) -> tuple[list[tuple[Any, dict[str, Any]]], Exception | None]:
+        """One ``call_many`` request: the entries of the calls that ran, and the exception of
+        the one that failed (``None`` when none did)."""
+        name = self._callable_name(target)
+        # cpu_s: a single call is charged from its first measurement, _POLL_S in (_receive);
+        # the worker's timer counts from the call's start, so it gets that much more.
+        limits = {"bytes": self._decoder_max_size() - _BATCH_MARGIN,
+                  "elements": protocol.DEFAULT_MAX_ELEMENTS - 1000,
+                  "copied": protocol.DEFAULT_MAX_COPIED - _BATCH_MARGIN,
+                  "cpu_s": self.call_timeout_s + _POLL_S,
+                  "wall_s": self.call_timeout_s * self.limits.wall_factor}
+        try:
+            value, _ = self._request("call_many", cpu_calls=len(chunk), target=target,
+                                     calls=[[args, kwargs] for args, kwargs in chunk],
+                                     limits=limits)
+        except (WorkerTimeout, WorkerCrash, WorkerMemory) as exc:
+            self._died(name, exc)
+            raise
+        try:
+            entries, error, over_budget = messages.parse_batch(value, len(chunk))
+        except ProtocolError as exc:
+            raise self._fail(ProtocolError, f"respuesta inválida del worker: {exc}") from None
+        if entries:
+            self._deaths.pop(name, None)
+        failure: Exception | None = None
+        if over_budget == "cpu":
+            # A single call over its budget reads the same (and kills the worker the same way).
+            failure = self._fail(WorkerTimeout, self._over_budget(self.call_timeout_s))
+        elif over_budget:
+            failure = self._fail(WorkerTimeout, self._over_wall(
+                self.call_timeout_s * self.limits.wall_factor))
+        elif error is not None:
+            failure = self._raised(error)
+        if isinstance(failure, (WorkerTimeout, WorkerCrash, WorkerMemory)):
+            self._died(name, failure)
+        return entries, failure
+
+    def _callable_name(self, target: RemoteObject) -> str:
+        """What a student calls ``target``; raises at once when its last
+        ``limits.retries_per_function`` calls all ended with the worker dead or out of time."""
         name = self._names.get((target._generation, target._id), target._type_name)
         streak = self._deaths.get(name)
         if streak is not None and streak[0] >= self.limits.retries_per_function:
             count, kind, first = streak
             raise kind(f"no se volvió a llamar a {name}: sus {count} llamadas anteriores "
                        f"terminaron igual ({first})")
-        try:
-            value, mutations = self._request("call", target=target, args=args, kwargs=kwargs)
-        except (WorkerTimeout, WorkerCrash, WorkerMemory) as exc:
-            count = streak[0] + 1 if streak is not None else 1
-            self._deaths[name] = (count, type(exc), streak[2] if streak is not None else str(exc))
-            raise
-        self._deaths.pop(name, None)
+        return name
+
+    def _died(self, name: str, exc: WorkerError) -> None:
+        streak = self._deaths.get(name)
+        count = streak[0] + 1 if streak is not None else 1
+        self._deaths[name] = (count, type(exc), streak[2] if streak is not None else str(exc))
+
+    def _copy_back(self, args: list[Any], kwargs: dict[str, Any],
+                   mutations: dict[str, Any]) -> None:
+        """Applies a call's in-place changes, as the worker reported them, to its arguments."""
         try:
             for key, new in mutations.items():
                 index = _mutation_index(key)
@@ -381,7 +485,6 @@ class Session:
         except Exception as exc:  # what the worker sent broke the copy: the worker's fault
             raise self._fail(ProtocolError, "respuesta inválida del worker: mutaciones que no se "
                              f"pueden aplicar ({type(exc).__name__})") from None
-        return value
 
     def request(self, op: str, **fields: Any) -> Any:
         return self._request(op, **fields)[0]
@@ -402,7 +505,7 @@ class Session:
                 self._attributes[name] = value
         return value
 
-    def _request(self, op: str, **fields: Any) -> tuple[Any, dict[str, Any]]:
+    def _request(self, op: str, *, cpu_calls: int = 1, **fields: Any) -> tuple[Any, dict[str, Any]]:
         if self._channel is None:
             if op in ("hello", "load"):
                 raise WorkerCrash("el proceso del estudiante no está en ejecución")
@@ -418,7 +521,7 @@ class Session:
         payload = self._encoder.encode_frame(messages.request(op, request_id, **fields))
         try:
             self._channel.send(payload)
-            frame = self._receive(op, now)
+            frame = self._receive(op, now, cpu_calls)
         except EOFError:
             raise self._fail(WorkerCrash, "el proceso del estudiante terminó durante la llamada "
                              "({ending})") from None
@@ -439,18 +542,19 @@ class Session:
             raise self._fail(ProtocolError, "respuesta inválida del worker: "
                              f"{type(exc).__name__}") from None
 
-    def _receive(self, op: str, sent: float) -> bytearray:
+    def _receive(self, op: str, sent: float, cpu_calls: int = 1) -> bytearray:
         """The reply to the request sent at ``sent``, within the call's budgets (issue 17).
 
         The budget is CPU time: what the worker's processes used, as the kernel counts it, so a
         busy machine stretches a call's wall time but not its budget. The wall clock is only a
         safety net, ``wall_factor`` times the budget, for code that waits instead of computing
         (sleeps, deadlocks); its message names load as a possible cause. A call that lasts
-        less than ``_POLL_S`` is never measured: it cannot have used its budget.
+        less than ``_POLL_S`` is never measured: it cannot have used its budget. A request of
+        ``cpu_calls`` calls (``call_many``) has that many times one call's budget.
         """
         assert self._channel is not None
         channel = self._channel
-        budget = self.limits.import_timeout_s if op == "load" else self.call_timeout_s
+        budget = self.limits.import_timeout_s if op == "load" else self.call_timeout_s * cpu_calls
         wall = budget * self.limits.wall_factor
         wall_deadline = min(sent + wall, self.deadline)
         cpu_start: float | None = None
@@ -472,9 +576,7 @@ class Session:
                     raise self._fail(WorkerTimeout, "se agotó el tiempo total de la entrega "
                                      f"({self.limits.submission_timeout_s:g} s de reloj{used}; "
                                      f"{_LOAD_HINT})")
-                raise self._fail(WorkerTimeout, f"la llamada no terminó en {wall:.3g} s de reloj"
-                                 f"{used} (¿espera algo que nunca llega? {_LOAD_HINT}); el "
-                                 "proceso fue terminado")
+                raise self._fail(WorkerTimeout, self._over_wall(wall, used))
         try:
             frame = channel.receive(deadline=max(wall_deadline, time.monotonic() + 1.0),
                                     max_size=self._decoder_max_size())
@@ -486,6 +588,11 @@ class Session:
             if cpu is not None and cpu - cpu_start > budget:
                 raise self._fail(WorkerTimeout, self._over_budget(budget))
         return frame
+
+    @staticmethod
+    def _over_wall(wall: float, used: str = "") -> str:
+        return (f"la llamada no terminó en {wall:.3g} s de reloj{used} (¿espera algo que nunca "
+                f"llega? {_LOAD_HINT}); el proceso fue terminado")
 
     @staticmethod
     def _over_budget(budget: float) -> str:
@@ -523,16 +630,21 @@ class Session:
             self._cacheable = reply.cacheable
             return reply.value, reply.mutations
         assert reply.error is not None
-        kind = clean(reply.error["type"], TYPE_NAME_CAP)
-        message = clean(reply.error["message"], MESSAGE_CAP)
+        raise self._raised(reply.error)
+
+    def _raised(self, error: dict[str, str]) -> Exception:
+        """What the student's code raising ``error`` is here: its ``StudentError``, or the
+        worker's death by memory or ``sys.exit`` (the worker is then killed)."""
+        kind = clean(error["type"], TYPE_NAME_CAP)
+        message = clean(error["message"], MESSAGE_CAP)
         if kind == "MemoryError":
             detail = f": {message}" if message else ""
-            raise self._fail(WorkerMemory, "el código del estudiante se quedó sin memoria "
-                             f"(límite {self.limits.memory_mb} MiB){detail}")
+            return self._fail(WorkerMemory, "el código del estudiante se quedó sin memoria "
+                              f"(límite {self.limits.memory_mb} MiB){detail}")
         if kind in _CRASH_TYPES:
             detail = f" ({message})" if message else ""
-            raise self._fail(WorkerCrash, f"el código del estudiante {_CRASH_TYPES[kind]}{detail}")
-        raise StudentError(kind, message, clean(reply.error["traceback"], TRACEBACK_CAP))
+            return self._fail(WorkerCrash, f"el código del estudiante {_CRASH_TYPES[kind]}{detail}")
+        return StudentError(kind, message, clean(error["traceback"], TRACEBACK_CAP))
 
     # --- captured output ---------------------------------------------------------------------
 

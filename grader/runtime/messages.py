@@ -41,8 +41,18 @@ OPS: dict[str, Op] = {op.name: op for op in (
     Op("setitem", ("target", "key", "value"), "None"),
     Op("call", ("target", "args", "kwargs"),
        "the return value; the reply's mutations hold the arguments the call changed in place"),
+    Op("call_many", ("target", "calls", "limits"),
+       "[entries, error, over_budget]: an entry [value, mutations] per call run, in order, as "
+       "K `call` requests would give them; the calls stop at the first that raises (error: "
+       "ERROR_FIELDS, its index is len(entries)) or outruns limits' cpu_s or wall_s "
+       "(over_budget: 'cpu' or 'wall', else ''), or "
+       "before one whose reply could pass limits' bytes, elements or copied bytes (the trusted "
+       "side sends the rest in another request)"),
     Op("len", ("target",), "len(target)"),
 )}
+BATCH_LIMITS = ("bytes", "elements", "copied", "cpu_s", "wall_s")
+"""The ``limits`` of a ``call_many``: the reply's budgets (``protocol.Decoder``'s) and each
+call's CPU and wall-clock seconds."""
 
 
 def request(op: str, request_id: int, **fields: Any) -> dict[str, Any]:
@@ -143,3 +153,29 @@ def parse_reply(message: Any, request_id: int) -> Reply:
         raise ProtocolError("error mal formado")
     return Reply(id=request_id, ok=False, error={k: error[k] for k in ERROR_FIELDS},
                  stdout=stdout, stderr=stderr, run_s=run_s, peak_rss_mb=peak)
+
+
+def parse_batch(value: Any, asked: int) -> tuple[list[tuple[Any, dict[str, Any]]],
+                                                   dict[str, str] | None, str]:
+    """The entries ``(value, mutations)``, error and over-budget kind of a ``call_many`` reply
+    to ``asked`` calls; ``ProtocolError`` when it is not one. A reply that ran no call and
+    reports nothing is refused too: the trusted side would ask again forever."""
+    if not (type(value) is list and len(value) == 3 and type(value[0]) is list
+            and type(value[2]) is str and value[2] in ("", "cpu", "wall")
+            and len(value[0]) <= asked):
+        raise ProtocolError("respuesta a call_many mal formada")
+    entries, error, over_budget = value
+    done: list[tuple[Any, dict[str, Any]]] = []
+    for entry in entries:
+        if not (type(entry) is list and len(entry) == 2 and type(entry[1]) is dict
+                and all(type(k) is str for k in entry[1])):
+            raise ProtocolError("respuesta a call_many con una llamada mal formada")
+        done.append((entry[0], entry[1]))
+    if error is not None and not (type(error) is dict
+                                  and all(type(error.get(k)) is str for k in ERROR_FIELDS)):
+        raise ProtocolError("error mal formado")
+    if (error is not None or over_budget) and len(done) == asked:
+        raise ProtocolError("respuesta a call_many con un error después de la última llamada")
+    if error is None and not over_budget and not done and asked:
+        raise ProtocolError("respuesta a call_many sin ninguna llamada hecha")
+    return done, None if error is None else {k: error[k] for k in ERROR_FIELDS}, over_budget

@@ -13,22 +13,30 @@ and its reply); the worker answers op ``X`` with its method ``_op_X``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import io
 import os
 import platform
 import resource
+import signal
 import sys
 import threading
 import time
 import traceback
 import types
+from collections.abc import Iterator
 from typing import Any
 
 from . import messages, protocol
 
 _OUTPUT_CAP = 8192
+
+
+class _OverBudget(BaseException):
+    """A ``call_many`` call used up its CPU time (a BaseException: ``except Exception`` in the
+    student's code does not swallow it)."""
 
 
 class _CappedWriter(io.TextIOBase):
@@ -80,6 +88,9 @@ class Worker:
         self._stderr = _CappedWriter()
         self._mutations: dict[str, Any] = {}
         """Where the running ``call`` reports the arguments it changed in place."""
+        self._sizer = protocol.Decoder.unbounded()
+        self._expired = ""
+        """``"cpu"`` or ``"wall"`` when the running ``call_many`` call used up that time."""
 
     def _register(self, obj: Any) -> protocol.Ref:
         ref_id = self._ids.get(id(obj))
@@ -160,6 +171,62 @@ class Worker:
 
     def _op_call(self, target: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
         return self._call(target, args, kwargs, self._mutations)
+
+    def _op_call_many(self, target: Any, calls: list[Any], limits: dict[str, Any]) -> list[Any]:
+        """``calls`` (``[args, kwargs]`` each) one after another, each as ``call`` runs it: its
+        own arguments decoded, changes in place and errors reported the same way.
+
+        Each call gets ``limits["cpu_s"]`` of this process's CPU time and ``limits["wall_s"]``
+        of wall clock (timers, so an infinite loop or a wait at call 3 of 100 ends after one
+        call's budget, not a hundred's; code that defeats them meets the trusted side's budget
+        for the whole batch, K times one call's). The calls stop before one whose entry, judged
+        by the largest so far, could take the reply past ``limits``' bytes, elements or copied
+        bytes: the trusted side sends the rest again.
+        """
+        caps = [limits[name] for name in ("bytes", "elements", "copied")]
+        used, largest = [0, 0, 0], [0, 0, 0]
+        entries: list[Any] = []
+        self._expired = ""
+        for args, kwargs in calls:
+            if entries and any(u + m > c for u, m, c in zip(used, largest, caps, strict=True)):
+                break
+            mutations: dict[str, Any] = {}
+            try:
+                with self._alarms(float(limits["cpu_s"]), float(limits["wall_s"])):
+                    value = self._call(target, args, kwargs, mutations)
+                entry = [value, mutations]
+                cost = self._sizer.cost(self._encoder.encode_frame(entry))
+            except BaseException as exc:
+                return [entries, None if self._expired else self._describe(exc), self._expired]
+            if self._expired:  # the student's code caught the timer's exception
+                return [entries, None, self._expired]
+            entries.append(entry)
+            used = [u + c for u, c in zip(used, cost, strict=True)]
+            largest = [max(m, c) for m, c in zip(largest, cost, strict=True)]
+        return [entries, None, ""]
+
+    @contextlib.contextmanager
+    def _alarms(self, cpu_s: float, wall_s: float) -> Iterator[None]:
+        """Raises ``_OverBudget`` in the block when it has used ``cpu_s`` of CPU time or
+        ``wall_s`` of wall clock (``_expired`` says which)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def expire(signum: int, frame: Any) -> None:
+            self._expired = "cpu" if signum == signal.SIGPROF else "wall"
+            raise _OverBudget
+
+        previous = signal.signal(signal.SIGPROF, expire), signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_PROF, cpu_s)
+        signal.setitimer(signal.ITIMER_REAL, wall_s)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_PROF, 0)
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGPROF, previous[0])
+            signal.signal(signal.SIGALRM, previous[1])
 
     def _hello(self) -> dict[str, Any]:
         import numpy

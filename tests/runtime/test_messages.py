@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from grader.errors import ProtocolError
@@ -76,3 +77,29 @@ def test_the_workers_statistics_are_clamped_never_refused():
     reply = messages.parse_reply({"id": 1, "ok": True, "run_s": -3.0, "peak_rss_mb": "mucho",
                                   "stdout": 42}, 1)
     assert (reply.run_s, reply.peak_rss_mb, reply.stdout) == (0.0, 0, "")
+
+
+ERROR = {"type": "ValueError", "message": "mal", "traceback": ""}
+
+
+@pytest.mark.parametrize(("value", "asked"), [
+    (None, 2),
+    ([[], None], 2),                                    # not three fields
+    ([[[1, {}]] * 3, None, ""], 2),                     # more entries than calls asked
+    ([[[1, {}, 2]], None, ""], 2),                      # an entry of three
+    ([[[1, {3: 4}]], None, ""], 2),                     # a mutation not named by a str
+    ([[[1, {}]], {"type": "X"}, ""], 2),                # an error without all its fields
+    ([[[1, {}]], None, True], 2),                       # over_budget not a kind
+    ([[[1, {}]], None, np.array(["cpu", "wall"])], 2),  # nor an array (no truth value)
+    ([[[1, {}], [2, {}]], ERROR, ""], 2),               # an error after the last call
+    ([[], None, ""], 2),                                # nothing done and nothing said
+])
+def test_a_malformed_call_many_reply_is_a_protocol_error(value, asked):
+    with pytest.raises(ProtocolError):
+        messages.parse_batch(value, asked)
+
+
+def test_a_call_many_reply_gives_its_entries_error_and_budget_flag():
+    assert messages.parse_batch([[[1, {}], [2, {"0": 5}]], ERROR, ""], 3) == (
+        [(1, {}), (2, {"0": 5})], ERROR, "")
+    assert messages.parse_batch([[], None, "wall"], 3) == ([], None, "wall")

@@ -110,3 +110,105 @@ def test_the_torch_state_of_each_check_reports_tf32_off_and_deterministic_cudnn(
                                  "cudnn_deterministic")} == {
         "matmul_allow_tf32": False, "cudnn_allow_tf32": False, "cudnn_benchmark": False,
         "cudnn_deterministic": True}
+
+
+# --- call_many: K calls in one request, each as a `call` request runs it (issue 23) -------------
+
+ROOMY = {"bytes": 2**30, "elements": 10**6, "copied": 2**30, "cpu_s": 5.0, "wall_s": 20.0}
+
+
+@pytest.fixture
+def batch(tmp_path: Path) -> tuple[Driver, dict[str, protocol.Ref]]:
+    path = tmp_path / "student_batch_test.py"
+    path.write_text("import numpy as np\n"
+                    "def double(x):\n    return 2 * x\n"
+                    "def scale_in_place(a, k):\n    a *= k\n    return k\n"
+                    "def fails_on_3(x):\n    if x == 3:\n        raise ValueError(f'mal: {x}')\n"
+                    "    return x\n"
+                    "def spins_on_2(x):\n    while x == 2:\n        pass\n    return x\n"
+                    "def stubborn(x):\n    while x == 1:\n        try:\n            while True:\n"
+                    "                pass\n        except BaseException:\n            return 'sigo'\n"
+                    "    return x\n"
+                    "def big(n):\n    return np.zeros(n)\n"
+                    "def sleeps_on_1(x):\n    import time\n    while x == 1:\n"
+                    "        time.sleep(1)\n    return x\n")
+    driver = Driver()
+    module = driver.send("load", path=str(path), name=f"student_batch_test_{next(_ids)}")["value"]
+    names = ("double", "scale_in_place", "fails_on_3", "spins_on_2", "stubborn", "big",
+             "sleeps_on_1")
+    return driver, {n: driver.send("getattr", target=module, name=n)["value"] for n in names}
+
+
+def test_call_many_gives_what_k_single_calls_give(batch):
+    driver, fns = batch
+    inputs = [np.arange(3.0) + i for i in range(5)]
+    single = [driver.send("call", target=fns["double"], args=[x], kwargs={}) for x in inputs]
+    many = driver.send("call_many", target=fns["double"], calls=[[[x], {}] for x in inputs],
+                       limits=ROOMY)
+    entries, error, over_budget = many["value"]
+    assert many["ok"] and error is None and over_budget == ""
+    assert len(entries) == len(single) == 5
+    for (value, mutations), one in zip(entries, single, strict=True):
+        np.testing.assert_array_equal(value, one["value"])
+        assert mutations == one["mutations"] == {}
+
+
+def test_call_many_reports_each_calls_own_changes_in_place(batch):
+    driver, fns = batch
+    calls = [[[np.ones(2), 2.0], {}], [[np.ones(2)], {"k": 5.0}]]
+    entries, _, _ = driver.send("call_many", target=fns["scale_in_place"], calls=calls,
+                                limits=ROOMY)["value"]
+    np.testing.assert_array_equal(entries[0][1]["0"], [2.0, 2.0])
+    np.testing.assert_array_equal(entries[1][1]["0"], [5.0, 5.0])
+
+
+def test_call_many_stops_at_the_call_that_raises_and_describes_it_as_a_call_would(batch):
+    driver, fns = batch
+    single = driver.send("call", target=fns["fails_on_3"], args=[3], kwargs={})
+    reply = driver.send("call_many", target=fns["fails_on_3"],
+                        calls=[[[x], {}] for x in (1, 2, 3, 4, 5)], limits=ROOMY)
+    entries, error, over_budget = reply["value"]
+    assert [value for value, _ in entries] == [1, 2]  # the error is call len(entries) = 2
+    assert error == single["error"] and over_budget == ""
+
+
+def test_a_call_many_call_that_outruns_its_cpu_time_stops_the_batch(batch):
+    driver, fns = batch
+    reply = driver.send("call_many", target=fns["spins_on_2"],
+                        calls=[[[x], {}] for x in (0, 1, 2, 3)], limits={**ROOMY, "cpu_s": 0.2})
+    entries, error, over_budget = reply["value"]
+    assert [value for value, _ in entries] == [0, 1] and error is None and over_budget == "cpu"
+
+
+def test_a_call_many_call_that_waits_past_its_wall_clock_stops_the_batch(batch):
+    driver, fns = batch
+    reply = driver.send("call_many", target=fns["sleeps_on_1"],
+                        calls=[[[x], {}] for x in (0, 1, 2)], limits={**ROOMY, "wall_s": 0.2})
+    entries, error, over_budget = reply["value"]
+    assert [value for value, _ in entries] == [0] and error is None and over_budget == "wall"
+
+
+def test_code_that_swallows_the_cpu_timer_still_ends_the_batch_over_budget(batch):
+    driver, fns = batch
+    reply = driver.send("call_many", target=fns["stubborn"],
+                        calls=[[[x], {}] for x in (0, 1, 2)], limits={**ROOMY, "cpu_s": 0.2})
+    entries, error, over_budget = reply["value"]
+    assert [value for value, _ in entries] == [0] and error is None and over_budget == "cpu"
+
+
+def test_call_many_stops_before_a_call_whose_reply_could_pass_the_byte_budget(batch):
+    driver, fns = batch
+    # Each result is an 8000-byte array: three fit in 30,000 bytes, a fourth could not.
+    reply = driver.send("call_many", target=fns["big"], calls=[[[1000], {}]] * 6,
+                        limits={**ROOMY, "bytes": 30_000})
+    entries, error, over_budget = reply["value"]
+    assert len(entries) == 3 and error is None and over_budget == ""
+
+
+def test_call_many_stops_before_a_call_that_could_pass_the_element_budget(batch):
+    driver, fns = batch
+    reply = driver.send("call_many", target=fns["double"], calls=[[[[1] * 10], {}]] * 6,
+                        limits={**ROOMY, "elements": 50})
+    entries, _, _ = reply["value"]
+    # Each entry is 22 elements ([value, mutations], then value's 20 items): two fit in 50.
+    assert len(entries) == 2
