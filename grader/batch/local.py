@@ -9,6 +9,11 @@ so rerunning the same command after an interruption grades only what is missing 
 One batch at a time per results folder (``grader.batch.lock``); ``plan_batch`` says what a batch
 would grade and why without grading (``--dry-run``), and a batch that regrades students who had
 a result says what changed in ``cambios.md`` (``grader.batch.changes``).
+
+The warm processes of a local batch start as soon as it knows it will grade something (a
+submission with no result, or ``--force``), and get ready (imports, the reference, a first
+worker) while the batch checks the sandbox, takes its lock and hashes the submissions: the
+first submission does not wait for them (issue 23). A batch with nothing to grade starts none.
 """
 
 from __future__ import annotations
@@ -79,12 +84,21 @@ def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: in
     if jobs < 1:
         raise UsageError(f"--jobs debe ser al menos 1 (llegó {jobs})")
     setup = _Setup.of(course_file, tp, folder, exercises)
+    job = setup.job(out, jobs=jobs, backend=backend, gpus=gpus, image=image)
     if cluster is not None:
         from grader.batch.cluster import check_options
 
         # The sandbox runs on the cluster's machines: each is checked when the batch connects.
         check_options(backend=backend, gpus=gpus)
-    else:
+        with lock.batch_lock(out / tp):
+            return _graded(setup, job, slots=None, cluster=cluster, force=force,
+                           on_event=on_event, on_start=on_start)
+    registry.check_options(backend, gpus=gpus)  # no process starts for options nothing can use
+    slots = _Slots(jobs)
+    try:
+        # A submission with no result is surely graded: its slot's warm process gets ready now,
+        # alongside the sandbox's check, the lock and the hashing below (issue 23).
+        slots.prime(job, count=len(setup.submissions) if force else setup.without_result(out))
         # Fail before grading anything when the sandbox itself is unusable (no image, no daemon).
         warning = registry.preflight(backend, gpus=gpus, image=image)
         if warning:
@@ -92,9 +106,14 @@ def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: in
 
             # The workers warn too, but in their own processes: say it here, where people look.
             warnings.warn(warning, NoIsolationWarning, stacklevel=2)
-    with lock.batch_lock(out / tp):
-        return _graded(setup, out, jobs=jobs, backend=backend, force=force, gpus=gpus,
-                       image=image, cluster=cluster, on_event=on_event, on_start=on_start)
+        with lock.batch_lock(out / tp):
+            return _graded(setup, job, slots=slots, cluster=None, force=force,
+                           on_event=on_event, on_start=on_start)
+    except BaseException:  # a bad sandbox, the lock held elsewhere, Ctrl-C
+        slots.kill()
+        raise
+    finally:
+        slots.close()
 
 
 def plan_batch(course_file: Path, tp: str, folder: Path, out: Path, *, force: bool = False,
@@ -136,6 +155,21 @@ class _Setup:
                    submissions=submissions, skipped=skipped, exercises=exercises,
                    fingerprint=fp, parts=parts)
 
+    def job(self, out: Path, *, jobs: int, backend: str, gpus: str,
+            image: str | None) -> BatchJob:
+        """What each pending submission is graded with; each of the ``jobs`` slots' workers
+        gets ``cores // jobs`` BLAS threads."""
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+        return BatchJob(course_file=self.course_file, course=self.course, tp=self.tp, out=out,
+                        backend=backend,
+                        limits=self.course.limits_for(self.assignment, threads=threads),
+                        fingerprint=self.fingerprint, gpus=gpus, image=image,
+                        exercises=self.exercises)
+
+    def without_result(self, out: Path) -> int:
+        """Submissions with no result file in ``out``: graded for sure, known before hashing."""
+        return sum(not result_path(out, self.tp, s.student).is_file() for s in self.submissions)
+
     def plan(self, out: Path, *, force: bool) -> list[Planned]:
         """Each submission with why it is graded (nothing: reused) and its earlier result."""
         planned = []
@@ -153,11 +187,11 @@ class _Setup:
         return planned
 
 
-def _graded(setup: _Setup, out: Path, *, jobs: int, backend: str, force: bool, gpus: str,
-            image: str | None, cluster: str | None, on_event: Callable[[BatchEvent], None],
+def _graded(setup: _Setup, job: BatchJob, *, slots: _Slots | None, cluster: str | None,
+            force: bool, on_event: Callable[[BatchEvent], None],
             on_start: Callable[[int], None]) -> BatchSummary:
-    """``grade_batch``'s work, under the batch lock."""
-    tp, course = setup.tp, setup.course
+    """``grade_batch``'s work, under the batch lock: locally in ``slots``, or on ``cluster``."""
+    tp, out = setup.tp, job.out
     summary = BatchSummary(total=len(setup.submissions), cores=os.cpu_count() or 1,
                            skipped=[f"{s.entry.name}: {s.reason}" for s in setup.skipped])
     for item in setup.skipped:
@@ -186,15 +220,12 @@ def _graded(setup: _Setup, out: Path, *, jobs: int, backend: str, force: bool, g
             results.save(reused, path)
         write_reports(reused, path, missing_only=True)
         on_event(BatchEvent("reused", submission.student, reused))
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    job = BatchJob(course_file=setup.course_file, course=course, tp=tp, out=out, backend=backend,
-                   limits=course.limits_for(setup.assignment, threads=threads),
-                   fingerprint=setup.fingerprint, gpus=gpus, image=image,
-                   exercises=setup.exercises)
     # The one step that differs: where each pending submission's trusted child runs.
-    if cluster is None:
-        events = _run_local(job, pending, jobs=jobs)
+    if slots is not None:
+        slots.prime(job, count=len(pending))  # those not primed before hashing
+        events = _run_local(job, pending, slots)
     else:
+        assert cluster is not None
         from grader.batch.cluster import run_on_cluster
 
         events = run_on_cluster(cluster, job, pending)
@@ -218,10 +249,10 @@ def _graded(setup: _Setup, out: Path, *, jobs: int, backend: str, force: bool, g
         # Also after Ctrl-C: a rerun would reuse these results and could no longer tell.
         summary.changes = len(found)
         summary.changes_file = write_changes(out / tp, found)
-    if cluster is None:
+    if slots is not None:
         # A trusted process killed mid-batch leaves its workers' containers stopped, never
         # running (their lifeline closes): clear them now rather than at the next batch.
-        registry.cleanup(backend)
+        registry.cleanup(job.backend)
     return summary
 
 
@@ -232,49 +263,72 @@ def _load() -> float:
         return 0.0
 
 
-def _run_local(job: BatchJob, pending: list[Submission], *,
-               jobs: int) -> Generator[BatchEvent, None, None]:
-    """Grades ``pending`` on this machine, ``jobs`` trusted children at a time."""
-    children: set[subprocess.Popen[bytes]] = set()
-    lock = threading.Lock()
-    slots: queue.SimpleQueue[int] = queue.SimpleQueue()
-    for slot in range(jobs):
-        slots.put(slot)
+class _Slots:
+    """A local batch's job slots: one warm trusted process each (``grader.batch.warm``), which
+    grades that slot's submissions one after another (imports, check collection and reference
+    outputs are paid once per slot), and every process they started, to kill on Ctrl-C."""
 
-    def register(child: subprocess.Popen[bytes]) -> None:
-        with lock:
-            children.add(child)
+    def __init__(self, jobs: int) -> None:
+        self.children: set[subprocess.Popen[bytes]] = set()
+        self._lock = threading.Lock()
+        self.warm = [WarmChild(register=self._register, unregister=self._unregister)
+                     for _ in range(jobs)]
+        self.primed = 0
+        """Slots whose process was started and asked to get ready (the first ones)."""
 
-    def unregister(child: subprocess.Popen[bytes]) -> None:
-        with lock:
-            children.discard(child)
+    def prime(self, job: BatchJob, *, count: int) -> None:
+        """Starts the processes of the first ``count`` slots (at most all of them) that are not
+        started yet, each getting ready for ``job`` (``WarmChild.prime``) without waiting."""
+        for slot in range(self.primed, min(count, len(self.warm))):
+            self.warm[slot].prime(GradeRequest.priming(job, slot=slot).to_dict(), job.logs)
+            self.primed = slot + 1
 
-    # One warm trusted process per slot grades that slot's submissions one after another
-    # (grader.batch.warm): imports, check collection and reference outputs are paid once per slot.
-    warm = [WarmChild(register=register, unregister=unregister) for _ in range(jobs)]
+    def _register(self, child: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self.children.add(child)
+
+    def _unregister(self, child: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self.children.discard(child)
+
+    def kill(self) -> None:
+        """Kills every process the slots started (Ctrl-C, or the batch failed)."""
+        with self._lock:
+            for child in self.children:
+                child.kill()
+
+    def close(self) -> None:
+        """Ends each slot's process (it stops its launched-ahead worker first)."""
+        for grader in self.warm:
+            grader.close()
+
+
+def _run_local(job: BatchJob, pending: list[Submission],
+               slots: _Slots) -> Generator[BatchEvent, None, None]:
+    """Grades ``pending`` on this machine, one trusted child per job slot at a time."""
+    free: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for slot in range(len(slots.warm)):
+        free.put(slot)
 
     def run_one(submission: Submission) -> BatchEvent:
-        slot = slots.get()  # a job slot owns its share of CPUs and, with --gpus N, one GPU
+        slot = free.get()  # a job slot owns its share of CPUs and, with --gpus N, one GPU
         try:
-            return _grade_in_child(job, submission, slot, warm[slot].grade)
+            return _grade_in_child(job, submission, slot, slots.warm[slot].grade)
         finally:
-            slots.put(slot)
+            free.put(slot)
 
-    pool = ThreadPoolExecutor(max_workers=jobs)
+    pool = ThreadPoolExecutor(max_workers=len(slots.warm))
     try:
         futures = [pool.submit(run_one, s) for s in pending]
         for future in as_completed(futures):
             yield future.result()
     except BaseException:  # Ctrl-C, or the caller stopped early (GeneratorExit)
         pool.shutdown(wait=False, cancel_futures=True)
-        with lock:
-            for child in children:
-                child.kill()
+        slots.kill()
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        for grader in warm:
-            grader.close()
+        slots.close()
 
 
 def _grade_in_child(job: BatchJob, submission: Submission, slot: int,

@@ -44,9 +44,14 @@ class BatchJob:
     def result_path(self, student: str) -> Path:
         return result_path(self.out, self.tp, student)
 
+    @property
+    def logs(self) -> Path:
+        """The folder of staff's logs (``log_path``)."""
+        return self.out / self.tp / "logs"
+
     def log_path(self, student: str) -> Path:
         """Staff's log of one submission: what its trusted child printed."""
-        return self.out / self.tp / "logs" / f"{safe_name(student)}.log"
+        return self.logs / f"{safe_name(student)}.log"
 
     def staging_path(self, student: str) -> Path:
         """Where a local trusted child writes its result for ``accept`` to check (a leftover of a
@@ -121,15 +126,21 @@ class GradeRequest:
                        out: Path | None = None) -> GradeRequest:
         """The request for one submission of ``job`` in job slot ``slot``; the child writes its
         result to ``out`` (by default the job's staging path)."""
-        options: dict[str, Any] = (
-            {"gpus": job.gpus, "image": job.image, "slot": slot} if job.backend == "docker"
-            else {"gpus": job.gpus, "slot": slot} if job.backend == "subprocess" else {})
         return cls(
             course=str(job.course_file), tp=job.tp, file=str(submission.path),
             student=submission.student, out=str(out or job.staging_path(submission.student)),
-            backend=job.backend, backend_options=options, limits=job.limits.__dict__,
-            notes=tuple(submission.notes), submitted_at=submission.submitted_at,
-            exercises=tuple(sorted(job.exercises)))
+            backend=job.backend, backend_options=_backend_options(job, slot),
+            limits=job.limits.__dict__, notes=tuple(submission.notes),
+            submitted_at=submission.submitted_at, exercises=tuple(sorted(job.exercises)))
+
+    @classmethod
+    def priming(cls, job: BatchJob, *, slot: int = 0) -> GradeRequest:
+        """What a warm child of job slot ``slot`` gets ready for before its first submission of
+        ``job`` (``grader.batch.warm.WarmChild.prime``): the same course, TP, sandbox and limits
+        as ``for_submission``, and no submission (``file``, ``student`` and ``out`` empty)."""
+        return cls(course=str(job.course_file), tp=job.tp, file="", student="", out="",
+                   backend=job.backend, backend_options=_backend_options(job, slot),
+                   limits=job.limits.__dict__, exercises=tuple(sorted(job.exercises)))
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "notes": list(self.notes), "exercises": list(self.exercises)}
@@ -147,6 +158,13 @@ class GradeRequest:
                               f"lista de nombres; llegó {exercises!r:.200}")
         return cls(**{**{k: v for k, v in data.items() if k in names},
                       "notes": tuple(data.get("notes", ())), "exercises": tuple(exercises)})
+
+
+def _backend_options(job: BatchJob, slot: int) -> dict[str, Any]:
+    """The backend registry's options for job slot ``slot`` (``grader.sandbox.registry``)."""
+    if job.backend == "docker":
+        return {"gpus": job.gpus, "image": job.image, "slot": slot}
+    return {"gpus": job.gpus, "slot": slot} if job.backend == "subprocess" else {}
 
 
 def mismatch(job: BatchJob, student: str, sha256: str, result: SubmissionResult, *,

@@ -12,6 +12,12 @@ imported libraries and the reference's outputs (``CachingReference``).
 Failures stay contained: a request that fails for a grader reason is answered ``ok: false`` and
 the process exits, so the next submission gets a fresh one; a process that dies, hangs past the
 submission's time or is recycled after ``max_jobs`` submissions is replaced.
+
+A batch starts its slots' processes early (``prime``, issue 23): while it is still checking the
+sandbox and hashing submissions, each process imports what it needs, loads the reference and
+launches its first worker, so the first submission does not wait for them. A priming that fails
+costs no submission: its process is replaced by a fresh one, which meets the same problem again
+inside a submission, where the log says what it was.
 """
 
 from __future__ import annotations
@@ -59,6 +65,27 @@ class WarmChild:
         self._jobs = 0
         self._stderr: IO[bytes] | None = None
         self._lock = threading.Lock()
+        self._primed_at: int | None = None
+        """Where the process's own output stood when it was asked to prime, while that answer is
+        still unread: the first submission's log gets what priming wrote."""
+
+    def prime(self, request: dict[str, Any], logs: Path) -> None:
+        """Starts the process (when it is not running) and has it get ready for ``request``'s
+        course, TP, sandbox and limits (``grader.batch.child.prime_request``), without waiting:
+        the answer is read by the next ``grade``. ``logs``: the batch's logs folder."""
+        with self._lock:
+            logs.mkdir(parents=True, exist_ok=True)
+            fresh = self._process is None or self._process.poll() is not None
+            process = self._ensure(logs)
+            if not fresh or self._primed_at is not None:
+                return
+            assert process.stdin is not None and self._stderr is not None
+            self._primed_at = os.fstat(self._stderr.fileno()).st_size
+            try:
+                process.stdin.write((json.dumps({**request, "prime": True}) + "\n").encode())
+                process.stdin.flush()
+            except OSError:
+                pass  # it died at once: grade() finds no answer and starts a fresh one
 
     def grade(self, request: dict[str, Any], log: Path, *, timeout_s: float) -> int:
         """Grades one request; returns 0 when the result was written, else an exit-code-like
@@ -67,10 +94,12 @@ class WarmChild:
         library's warning, the stack of a crash: ``_own_output``)."""
         with self._lock:
             log.parent.mkdir(parents=True, exist_ok=True)
+            since, failed_priming = self._primed(timeout_s)
             process = self._ensure(log.parent)
             assert process.stdin is not None and process.stdout is not None
             assert self._stderr is not None
-            since = os.fstat(self._stderr.fileno()).st_size
+            if since is None:
+                since = os.fstat(self._stderr.fileno()).st_size
             line = json.dumps({**request, "log": str(log)}) + "\n"
             try:
                 process.stdin.write(line.encode())
@@ -84,20 +113,46 @@ class WarmChild:
             except json.JSONDecodeError:
                 answer = {}
             if answer.get("ok") is True:
-                _append(log, self._own_output(since))
+                _append(log, failed_priming + self._own_output(since))
                 if self._jobs >= self.max_jobs:
                     self.close()
                 return 0
             # A process that answered "not ok" is exiting on its own (and stopping its
             # launched-ahead worker); one that did not answer in time is killed.
             code = self._stop(grace_s=30 if reply else 0, keep_stderr=True)
-            own = self._own_output(since)
+            own = failed_priming + self._own_output(since)
             self._release_stderr()
             if not log.is_file() or not log.read_text(errors="replace").strip():
                 # Last: the batch's failure message quotes the log's last lines.
                 own += f"el proceso calificador terminó sin responder (código {code})\n"
             _append(log, own)
             return code if code else 1
+
+    def _primed(self, timeout_s: float) -> tuple[int | None, str]:
+        """Reads the answer to ``prime`` when one is due. Returns where the process's own output
+        stood before priming (``None`` when it was not primed, or its priming failed) and, when
+        it failed, what the process wrote then, for the log: that process is stopped and
+        ``_ensure`` starts a fresh one."""
+        since, self._primed_at = self._primed_at, None
+        if since is None or self._process is None:
+            return None, ""
+        assert self._process.stdout is not None
+        try:
+            reply = _read_line(self._process.stdout, timeout_s)
+        except (OSError, TimeoutError):
+            reply = b""
+        try:
+            ok = bool(reply) and json.loads(reply).get("ok") is True
+        except (json.JSONDecodeError, AttributeError):
+            ok = False
+        if ok:
+            return since, ""
+        # Nothing of it is reused: the submission goes to a fresh process, unprimed.
+        code = self._stop(grace_s=30 if reply else 0, keep_stderr=True)
+        own = self._own_output(since)
+        self._release_stderr()
+        return None, (f"{own}la preparación anticipada del proceso calificador falló (código "
+                      f"{code}): esta entrega se calificó en uno nuevo\n")
 
     def _own_output(self, since: int) -> str:
         """What the process wrote to its stdout and stderr (both go to its stderr file) from
@@ -130,6 +185,7 @@ class WarmChild:
         """Ends the process (``grace_s`` to exit on its own first) and returns its exit code; its
         stderr file goes too unless ``keep_stderr`` (then ``_release_stderr`` removes it)."""
         process, self._process = self._process, None
+        self._primed_at = None
         code = 0
         if process is not None:
             if grace_s and process.poll() is None:
@@ -185,18 +241,30 @@ def _read_line(stream: IO[bytes], timeout_s: float) -> bytes:
     return bytes(data)
 
 
-def serve(grade_one: Callable[[dict[str, Any]], str]) -> int:
+def serve(grade_one: Callable[[dict[str, Any]], str],
+          prime: Callable[[dict[str, Any]], None] = lambda request: None) -> int:
     """The warm child's loop: one JSON request per stdin line, one JSON answer per stdout line.
 
     ``grade_one`` grades a request and writes its result files; it returns a line for the log.
-    A request that raises is answered ``ok: false`` and ends the process (state we cannot vouch
-    for is never reused). Student code never runs here: only in the sandboxed workers.
+    A request marked ``"prime": true`` goes to ``prime`` instead (get ready for that setup; what
+    it prints stays in the process's own output). A request that raises is answered
+    ``ok: false`` and ends the process (state we cannot vouch for is never reused). Student
+    code never runs here: only in the sandboxed workers.
     """
     replies = os.fdopen(os.dup(1), "w", buffering=1)
     # Nothing a library prints may corrupt the answers: fd 1 becomes stderr.
     os.dup2(2, 1)
     for line in sys.stdin:
         request = json.loads(line)
+        if request.get("prime") is True:
+            try:
+                prime(request)
+            except BaseException:
+                traceback.print_exc()
+                replies.write(json.dumps({"ok": False}) + "\n")
+                return 1
+            replies.write(json.dumps({"ok": True}) + "\n")
+            continue
         log = Path(request["log"])
         with log.open("w", encoding="utf-8") as handle, contextlib.redirect_stdout(handle), \
                 contextlib.redirect_stderr(handle):

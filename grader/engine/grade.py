@@ -16,10 +16,12 @@ from typing import Any
 from grader import __version__, results, scoring
 from grader.course import Assignment, Course, Exercise, TPEntry, load_assignment
 from grader.course.limits import Limits
-from grader.engine.plugin import run_on_module
+from grader.engine.plugin import import_checks, run_on_module
 from grader.engine.reference import References
 from grader.errors import ConfigError, SubmissionError
 from grader.results import SubmissionResult
+from grader.sandbox.base import Backend
+from grader.sandbox.pool import PrestartedBackend
 from grader.sandbox.registry import Backends
 from grader.submissions import check_size, prepared_source
 
@@ -119,6 +121,33 @@ def _prepared_module(path: Path, module: str, workdir: Path, *,
     return target, prepared.notes
 
 
+def _sandbox(assignment: Assignment, backend: str, backend_options: dict[str, Any] | None,
+             backends: Backends) -> Backend:
+    """The sandbox backend a submission of ``assignment`` runs in (its workers preload torch when
+    the TP uses it)."""
+    return backends.make(backend, **(backend_options or {}),
+                         preload=("torch",) if assignment.uses_torch else ())
+
+
+def warm_up(course: Course, tp: str, *, backend: str, limits: Limits,
+            backend_options: dict[str, Any] | None = None, backends: Backends,
+            references: References) -> None:
+    """Gets a process that grades many submissions of ``tp`` ready for the first one, before it
+    arrives (issue 23): when ``backends`` keeps workers launched ahead, launches the first one,
+    which boots meanwhile; imports the reference and collects the checks (what they import, such
+    as torch, stays imported). Grading afterwards is exactly as without it: the first submission
+    finds all that ready instead of paying for it."""
+    entry = course.tp(tp)
+    assignment = load_assignment(entry.assignment)
+    if backend != "inprocess":
+        sandbox = _sandbox(assignment, backend, backend_options, backends)
+        if isinstance(sandbox, PrestartedBackend):
+            sandbox.prime(f"{assignment.module}.py", limits)
+    if entry.reference is not None:
+        references.load(entry.reference, assignment.module)
+    import_checks([*assignment.public_checks, *assignment.hidden_checks], rootdir=assignment.root)
+
+
 def grade_submission(course: Course, tp: str, path: Path, *, student: str,
                      backend: str = "subprocess", limits: Limits | None = None,
                      notes: tuple[str, ...] = (), backend_options: dict[str, Any] | None = None,
@@ -159,9 +188,8 @@ def grade_submission(course: Course, tp: str, path: Path, *, student: str,
             run = run_on_module(
                 assignment, module_file, reference,
                 [*assignment.public_checks, *assignment.hidden_checks],
-                backend=None if backend == "inprocess" else (backends or Backends()).make(
-                    backend, **(backend_options or {}),
-                    preload=("torch",) if assignment.uses_torch else ()), limits=limits,
+                backend=None if backend == "inprocess" else _sandbox(
+                    assignment, backend, backend_options, backends or Backends()), limits=limits,
                 seed_key=course.name, hidden_seed_key=course.hidden_seed_key(student),
                 exercises=exercises)
             checks, load_error, environment = run.checks, run.load_error, run.environment

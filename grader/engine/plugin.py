@@ -489,6 +489,35 @@ def run_checks(files: list[Path], plugin: GradingPlugin, *, rootdir: Path) -> li
     Raises ``ConfigError`` when the check files themselves are broken (a course problem, which
     must never be reported as the student's failure).
     """
+    code = _pytest_main(files, rootdir=rootdir, plugins=[plugin])
+    if plugin.fatal is not None:
+        raise plugin.fatal
+    if plugin.problems:
+        absent = sorted({_PIP_NAMES.get(m, m) for problem in plugin.problems
+                         for m in _MISSING_MODULE.findall(problem)})
+        if absent:
+            # This machine lacks a package the checks import: its environment, not the checks.
+            raise MissingPackages(plugin.assignment.name, absent,
+                                  "pip install " + " ".join(absent))
+        raise ConfigError("comprobaciones mal definidas:\n" + "\n".join(plugin.problems))
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        raise ConfigError(f"pytest terminó con {pytest.ExitCode(code).name} al correr {files}")
+    plugin.never_ran()
+    return plugin.results
+
+
+def import_checks(files: list[Path], *, rootdir: Path) -> None:
+    """Collects the check files without running them: what they import (torch, scikit-learn,
+    ``grader.compare``) and pytest's own first-run imports stay loaded, so a warm process's first
+    submission does not pay for them (issue 23: TP1's hidden checks import torch, 2 s of the
+    first submission). The check modules themselves are forgotten, as after every run."""
+    _pytest_main(files, rootdir=rootdir, plugins=[], extra=("--collect-only",))
+
+
+def _pytest_main(files: list[Path], *, rootdir: Path, plugins: list[object],
+                 extra: tuple[str, ...] = ()) -> int | pytest.ExitCode:
+    """``pytest.main`` on ``files`` as grading runs it: no conftest, cache, warnings or output of
+    its own, and the check modules forgotten afterwards."""
     # Absolute: the check modules loaded from it are recognised by path and forgotten below.
     rootdir = rootdir.resolve()
     with tempfile.TemporaryDirectory(prefix="grader-pytest-") as tmp:
@@ -504,13 +533,14 @@ def run_checks(files: list[Path], plugin: GradingPlugin, *, rootdir: Path) -> li
             "-p", "no:stepwise", "-p", "no:legacypath", "-p", "no:tmpdir",
             "--no-header", "--no-summary", "--capture=no",
             "--tb=native",  # pytest's own traceback filtering costs ~0.5 s per failed check
-            "-o", "python_files=test_*.py", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+            "-o", "python_files=test_*.py", "-W", "ignore::pytest.PytestAssertRewriteWarning",
+            *extra]
         env_addopts = os.environ.pop("PYTEST_ADDOPTS", None)
         before = set(sys.modules)
         try:
             # pytest's terminal output is not ours to show: results come from the plugin.
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                code = pytest.main(args, plugins=[plugin])
+                return pytest.main(args, plugins=plugins)
         finally:
             if env_addopts is not None:
                 os.environ["PYTEST_ADDOPTS"] = env_addopts
@@ -519,17 +549,3 @@ def run_checks(files: list[Path], plugin: GradingPlugin, *, rootdir: Path) -> li
             for name in set(sys.modules) - before:
                 if str(getattr(sys.modules[name], "__file__", "") or "").startswith(str(rootdir)):
                     del sys.modules[name]
-    if plugin.fatal is not None:
-        raise plugin.fatal
-    if plugin.problems:
-        absent = sorted({_PIP_NAMES.get(m, m) for problem in plugin.problems
-                         for m in _MISSING_MODULE.findall(problem)})
-        if absent:
-            # This machine lacks a package the checks import: its environment, not the checks.
-            raise MissingPackages(plugin.assignment.name, absent,
-                                  "pip install " + " ".join(absent))
-        raise ConfigError("comprobaciones mal definidas:\n" + "\n".join(plugin.problems))
-    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        raise ConfigError(f"pytest terminó con {pytest.ExitCode(code).name} al correr {files}")
-    plugin.never_ran()
-    return plugin.results

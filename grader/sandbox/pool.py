@@ -42,6 +42,19 @@ class PrestartedBackend(Backend):
     def launch(self, filename: str, limits: Limits) -> Channel:
         return self.backend.launch(filename, limits)
 
+    def prime(self, filename: str, limits: Limits) -> None:
+        """Launches the spare for a module named ``filename`` under ``limits`` now, before the
+        first ``start`` (a warm process getting ready while its batch is still being listed,
+        issue 23): the first submission then finds its worker booted instead of booting one
+        beside the next spare. Nothing when such a spare is already launched."""
+        key = (filename, limits)
+        with self._lock:
+            if self._spare is not None and self._spare[0] == key:
+                return
+            if self._spare is not None:
+                self._discard(self._spare[1])
+            self._spare = (key, self._launcher.submit(self.backend.launch, *key))
+
     def start(self, module_file: Path, limits: Limits) -> Channel:
         key = (module_file.name, limits)
         with self._lock:

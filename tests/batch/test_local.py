@@ -228,6 +228,48 @@ def test_one_warm_trusted_process_per_slot_grades_submission_after_submission(mi
     assert not own_children(), "the warm process ends with the batch"
 
 
+def test_the_first_slots_trusted_process_starts_before_the_batch_hashes_and_dispatches(mini_course):
+    # issue 23: it gets ready (imports, reference, first worker) while the batch is prepared
+    running_at_start = []
+    summary = grade_batch(mini_course / "course.toml", "tp1", students(mini_course),
+                          mini_course / "res", jobs=1,
+                          on_start=lambda n: running_at_start.append(own_children()))
+    assert summary.graded == 6
+    assert len(running_at_start) == 1 and len(running_at_start[0]) == 1
+    pids = {results.load(p).environment["trusted_pid"]
+            for p in (mini_course / "res" / "tp1").glob("*.json")}
+    assert pids == {int(running_at_start[0][0])}, "the process started early graded them all"
+    assert not own_children()
+
+
+def test_a_batch_with_nothing_to_grade_starts_no_trusted_process(mini_course, monkeypatch):
+    from grader.batch.warm import WarmChild
+
+    course, folder, out = mini_course / "course.toml", students(mini_course), mini_course / "res"
+    grade_batch(course, "tp1", folder, out, jobs=2)
+    started = []
+    ensure = WarmChild._ensure
+    monkeypatch.setattr(WarmChild, "_ensure",
+                        lambda self, logs: started.append(logs) or ensure(self, logs))
+    summary = grade_batch(course, "tp1", folder, out, jobs=2)
+    assert (summary.reused, summary.graded, started) == (6, 0, [])
+
+
+def test_a_batch_refused_by_the_lock_leaves_no_process_it_primed(mini_course, monkeypatch):
+    from grader.batch import lock
+    from grader.batch.warm import WarmChild
+
+    started = []
+    ensure = WarmChild._ensure
+    monkeypatch.setattr(WarmChild, "_ensure",
+                        lambda self, logs: started.append(ensure(self, logs)) or started[-1])
+    with lock.batch_lock(mini_course / "res" / "tp1"), pytest.raises(UsageError, match="está usando"):
+        grade_batch(mini_course / "course.toml", "tp1", students(mini_course),
+                    mini_course / "res", jobs=2)
+    assert len(started) == 2, "both slots were primed before the lock was tried"
+    assert all(p.poll() is not None for p in started) and not own_children()
+
+
 def own_children() -> list[str]:
     """Trusted children (``python -m grader.batch.child``) whose parent is this test process:
     other agents' batches, and other tests' helpers still exiting (a Dask cluster), do not

@@ -51,6 +51,19 @@ def test_a_subprocess_request_carries_the_gpus_and_the_slot_that_picks_one(job, 
         "gpus": "2", "slot": 5}
 
 
+def test_a_priming_request_is_its_slots_setup_with_no_submission(job, submission):
+    # issue 23: a warm process gets ready for exactly what its slot's submissions will ask
+    job = dataclasses.replace(job, backend="docker", image="img:1", exercises=frozenset({"b", "a"}))
+    priming = GradeRequest.priming(job, slot=2)
+    graded = GradeRequest.for_submission(job, submission, slot=2)
+    assert (priming.file, priming.student, priming.out) == ("", "", "")
+    assert {k: v for k, v in priming.to_dict().items() if k not in ("file", "student", "out")} == {
+        k: v for k, v in graded.to_dict().items()
+        if k not in ("file", "student", "out", "notes", "submitted_at")} | {
+        "notes": [], "submitted_at": ""}
+    assert GradeRequest.from_dict({**priming.to_dict(), "prime": True}) == priming
+
+
 def test_a_malformed_request_says_what_was_expected(job, submission):
     data = GradeRequest.for_submission(job, submission).to_dict()
     del data["student"]

@@ -199,3 +199,28 @@ def test_a_wrong_submission_on_cuda_is_charged_without_a_rerun(mini_course, tmp_
     result, notes, provider = run_on_fake_cuda(mini_course, tmp_path, {"cuda": 1.5, "cpu": 1.0})
     assert result.status.value == "FAIL"
     assert [device for device, _ in provider.inputs] == ["cuda"] and notes == []
+
+
+def test_importing_the_checks_leaves_their_libraries_loaded_and_runs_none(tmp_path, monkeypatch):
+    # issue 23: a warm process imports what the checks need (TP1's hidden checks: torch) before
+    # its first submission arrives, and forgets the check modules as after every run.
+    import sys
+
+    from grader.engine.plugin import import_checks
+
+    libs = tmp_path / "libs"
+    libs.mkdir()
+    (libs / "heavy_lib_of_the_checks.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(libs))
+    checks = tmp_path / "assignment" / "hidden"
+    checks.mkdir(parents=True)
+    ran = tmp_path / "ran.txt"
+    (checks / "test_hidden.py").write_text(
+        "import pathlib\n\nimport heavy_lib_of_the_checks\n\n\n"
+        f"def test_it():\n    pathlib.Path({str(ran)!r}).write_text('corrió')\n")
+    monkeypatch.delitem(sys.modules, "heavy_lib_of_the_checks", raising=False)
+    import_checks([checks / "test_hidden.py"], rootdir=tmp_path / "assignment")
+    assert "heavy_lib_of_the_checks" in sys.modules
+    assert not any(str(getattr(m, "__file__", "") or "").startswith(str(checks))
+                   for m in list(sys.modules.values()))
+    assert not ran.exists()

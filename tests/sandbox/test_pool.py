@@ -78,3 +78,18 @@ def test_closing_the_pool_stops_its_spare(tmp_path):
     spare = pool._spare[1].result(timeout=30)
     pool.close()
     assert spare.process.poll() is not None and not spare.workdir.exists()
+
+
+def test_a_primed_pool_hands_its_first_submission_the_worker_launched_before_it(pool, tmp_path):
+    # issue 23: a batch's warm process launches its first worker while the batch is prepared
+    limits = Limits(call_timeout_s=10)
+    pool.prime("tp1.py", limits)
+    primed = pool._spare[1].result(timeout=30)
+    pool.prime("tp1.py", limits)  # already launched for these: nothing new
+    assert pool._spare[1].result(timeout=30) is primed
+    session = Session(pool, submission(tmp_path, "ana"), "tp1", limits)
+    try:
+        assert session.module().who()[0] == "ana"
+        assert session._channel is primed
+    finally:
+        session.close()
