@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import enum
+import gc
 import os
 import sys
 import warnings
@@ -89,6 +91,9 @@ def check(tp: str, file: Path, checks_dir: Path | None, backend: str, github: bo
     report = check_file(tp, file, checks_dir=checks_dir, backend=backend)
     render_check(report, _console())
     publish(report, targets, out=sys.stdout)
+    # At exit nothing is left to collect: freezing skips the interpreter's last pass over every
+    # object torch made, 0.3 s of CPU in the command a student runs most (issue 23).
+    atexit.register(gc.freeze)
     sys.exit(ExitCode.OK if report.passed else ExitCode.FAILED)
 
 

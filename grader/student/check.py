@@ -24,7 +24,7 @@ from grader.engine.reference import EXPECTED_FILE, ReplayReference, load_referen
 from grader.errors import ConfigError, MissingPackages, SubmissionError, UsageError
 from grader.notebooks import DEFAULT_NOTEBOOK_MODE, MODES
 from grader.results import CheckResult, ExerciseScore
-from grader.sandbox.base import Limits
+from grader.sandbox.base import Backend, Channel, Limits, install
 from grader.sandbox.subprocess import SubprocessBackend
 from grader.submissions import check_size, prepared_source
 
@@ -165,21 +165,75 @@ def check_file(tp: str, file: Path, *, checks_dir: Path | None = None,
     assignment, reference, source, notebook_mode, seed_key = locate(tp, file, checks_dir)
     require_packages(assignment, source)
     limits = limits or Limits.from_mapping(assignment.limits, where="assignment.toml [limits]")
-    with tempfile.TemporaryDirectory(prefix="grader-check-") as tmp:
-        module_file = Path(tmp) / f"{assignment.module}.py"
-        try:
-            check_size(file, limits.max_submission_mb)
-            prepared = prepared_source(file, notebook_mode=notebook_mode)
-        except SubmissionError as exc:
-            return make_report(assignment, file, [], str(exc), source)
-        module_file.write_text(prepared.source, encoding="utf-8")
-        # On the student's own machine the point of a separate process is that an infinite loop
-        # or os._exit cannot take the checks down, not isolation from their own files.
-        run = run_on_module(
-            assignment, module_file, reference, list(assignment.public_checks),
-            backend=None if backend == "inprocess" else SubprocessBackend(isolation="none"),
-            limits=limits, seed_key=seed_key)
+    filename = f"{assignment.module}.py"
+    # On the student's own machine the point of a separate process is that an infinite loop or
+    # os._exit cannot take the checks down, not isolation from their own files.
+    ahead = None if backend == "inprocess" else WorkerAhead(
+        SubprocessBackend(isolation="none"), filename, limits, uses_torch=assignment.uses_torch)
+    try:
+        with tempfile.TemporaryDirectory(prefix="grader-check-") as tmp:
+            module_file = Path(tmp) / filename
+            try:
+                check_size(file, limits.max_submission_mb)
+                prepared = prepared_source(file, notebook_mode=notebook_mode)
+            except SubmissionError as exc:
+                return make_report(assignment, file, [], str(exc), source)
+            module_file.write_text(prepared.source, encoding="utf-8")
+            run = run_on_module(assignment, module_file, reference,
+                                list(assignment.public_checks), backend=ahead, limits=limits,
+                                seed_key=seed_key)
+    finally:
+        if ahead is not None:
+            ahead.close()
     return make_report(assignment, file, run.checks, run.load_error, source, prepared.notes)
+
+
+class WorkerAhead(Backend):
+    """``backend`` with its first worker launched as soon as this is made (issue 23).
+
+    ``grader check`` is a student's most frequent command and, on their two cores, its fixed
+    cost was two Python start-ups with torch imported, one after the other: this process's
+    (collecting the checks) and then the worker's. Launched here, before the checks are
+    collected, the worker boots (torch preloaded for a TP that uses it) while this process
+    imports, and the two overlap. Only the first ``start`` gets that worker, for ``filename``
+    and ``limits``; a restart after a crash launches one the ordinary way. ``close`` stops it
+    when no check took it (the file did not read, pytest found nothing to run).
+    """
+
+    def __init__(self, backend: Backend, filename: str, limits: Limits, *,
+                 uses_torch: bool = False) -> None:
+        self.backend = backend
+        self.name = backend.name
+        self.isolated = backend.isolated
+        self.start_attempts = backend.start_attempts
+        self.preload = backend.preload = ("torch",) if uses_torch else ()
+        self._key = (filename, limits)
+        self._launched: Channel | None = backend.launch(filename, limits)
+
+    def describe(self) -> dict[str, Any]:
+        return self.backend.describe()
+
+    def startup_error(self, channel: Channel) -> str:
+        return self.backend.startup_error(channel)
+
+    def launch(self, filename: str, limits: Limits) -> Channel:
+        return self.backend.launch(filename, limits)
+
+    def start(self, module_file: Path, limits: Limits) -> Channel:
+        channel, self._launched = self._launched, None
+        if channel is not None and (module_file.name, limits) == self._key:
+            if channel.process.poll() is None:
+                install(channel, module_file)
+                return channel
+        if channel is not None:
+            channel.close(grace_s=0)
+        return self.backend.start(module_file, limits)
+
+    def close(self) -> None:
+        """Stops the worker launched ahead if no check took it."""
+        channel, self._launched = self._launched, None
+        if channel is not None:
+            channel.close(grace_s=0)
 
 
 def make_report(assignment: Assignment, file: Path, checks: list[CheckResult], load_error: str,

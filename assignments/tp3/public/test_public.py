@@ -3,7 +3,8 @@
 Son una muestra de las comprobaciones con las que se califica el TP: si fallan acá, también fallan
 en la corrección. Que pasen todas no garantiza la nota completa (la corrección usa más casos:
 otros strides y paddings, empates en el pooling, más pasos de tiempo, máscaras de todas las formas,
-diferencias finitas, comparación con PyTorch y otros datos para los entrenamientos).
+diferencias finitas, comparación con PyTorch y, para los entrenamientos, otros datos, más datos y
+objetivos más exigentes).
 
 Los valores esperados de la parte numpy vienen de la solución de la cátedra (``reference``),
 guardados como datos: en este paquete no hay código de la solución. Los modelos de PyTorch se
@@ -207,6 +208,32 @@ def test_small_cnn_returns_logits(student, inworker, device, rng):
                            "probabilidades; el modelo debe devolver logits (sin softmax al final)")
 
 
+# The public training checks are lighter than the hidden ones (issue 23): ``grader check`` is the
+# command a student runs most, and on two cores it has to answer in a few seconds. They train on
+# 400 examples instead of the hidden checks' 1300 digits and 2000 series; a student's fit_* keeps
+# its own epochs, so it takes about a third (fit_cnn) and a fifth (fit_seq_regressor) of the
+# optimizer steps: the reference trains in ~0.4 s and ~0.8 s of CPU instead of ~2.4 s and ~3.5 s.
+# With so few steps every model is undertrained, so the thresholds are this size's own, measured
+# in process with one thread (worst of seeds 0-5 of each fit_*): reference_solutions/tp3/recipes/,
+# the reference, tests/fixtures/tp3/passes_all.py and examples/class/tp3 (ana, bruno, carla,
+# elena). They say "training works" and nothing finer; the hidden checks grade with the full data
+# and the calibrated targets, and tests/tp3/test_tp3_public_training.py pins what fails here.
+CNN_TRAIN = 400
+"""Digits the public fit_cnn check trains on (the hidden check: 1300)."""
+CNN_FULL, CNN_NONE = 0.85, 0.60
+"""Accuracy for full credit and at or below which there is none, on 1397 unseen digits. Worst
+reasonable: 0.875 (LeNet, and a CNN trained through a softmax), reference 0.933; untrained, with
+shuffled labels or one epoch at lr 2e-4: 0.08-0.17."""
+SEQ_TRAIN = 400
+"""Series the public fit_seq_regressor check trains on (the hidden check: 2000)."""
+SEQ_FULL, SEQ_NONE = 0.4, 0.8
+"""MSE for full credit and at or above which there is none, as fractions of the MSE of predicting
+the training targets' mean, on 500 unseen series. Worst reasonable: 0.30 (the reference and the
+two-layer LSTM with an MLP head), the GRU 0.27; a layer without batch_first 0.71; untrained, with
+shuffled targets or one epoch at lr 2e-4: 1.05-1.09. (The linear regression is no yardstick at
+this size: every model trained this little is about twice as bad as it.)"""
+
+
 def _digits(seed: int, n_train: int):
     X, y = digits()  # load_digits(return_X_y=True), without scikit-learn's imports
     order = np.random.default_rng(seed).permutation(len(X))
@@ -224,14 +251,15 @@ def _fraction(value: float, target: float, floor: float) -> float:
 @pytest.mark.exercise("fit_cnn")
 @pytest.mark.timeout_s(2 * 60)  # the contract's "within 60 s on 2 CPU cores", in CPU seconds
 def test_fit_cnn_accuracy(student, inworker, device, credit):
-    """fit_cnn: exactitud en dígitos que no vio (puntaje completo desde 90 %, nada bajo 80 %)."""
-    X, y, X_test, y_test = _digits(seed=1, n_train=1200)
+    """fit_cnn con 400 dígitos: exactitud en los que no vio (completo desde 85 %, nada con 60 %)."""
+    X, y, X_test, y_test = _digits(seed=1, n_train=CNN_TRAIN)
     model = student.fit_cnn(X, y, seed=0, device=device)
     logits = _predict(inworker, model, X_test, 10, "fit_cnn(...)")
     accuracy = float(np.mean(logits.argmax(axis=1) == y_test))
-    credit.award(_fraction(accuracy, 0.90, 0.80),
-                 f"fit_cnn: exactitud {accuracy:.1%} en {len(X_test)} dígitos nuevos; puntaje "
-                 "completo con 90 % o más, nada con 80 % o menos")
+    credit.award(_fraction(accuracy, CNN_FULL, CNN_NONE),
+                 f"fit_cnn: exactitud {accuracy:.1%} en {len(X_test)} dígitos nuevos, entrenando "
+                 f"con {len(X)}; puntaje completo con {CNN_FULL:.0%} o más, nada con "
+                 f"{CNN_NONE:.0%} o menos (la corrección entrena con más dígitos y pide más)")
 
 
 @pytest.mark.exercise("seq_regressor")
@@ -261,17 +289,17 @@ def _series(n: int, seed: int):
 @pytest.mark.exercise("fit_seq_regressor")
 @pytest.mark.timeout_s(2 * 90)  # the contract's "within 90 s on 2 CPU cores", in CPU seconds
 def test_fit_seq_regressor_mse(student, inworker, device, credit):
-    """fit_seq_regressor: MSE en series nuevas contra la regresión lineal por mínimos cuadrados."""
-    X, Y = _series(2000, seed=1)
+    """fit_seq_regressor con 400 series: MSE en series nuevas contra predecir el promedio."""
+    X, Y = _series(SEQ_TRAIN, seed=1)
     X_test, Y_test = _series(500, seed=2)
-    design = np.c_[X[:, :, 0], np.ones(len(X))].astype(np.float64)
-    coef, *_ = np.linalg.lstsq(design, Y.astype(np.float64), rcond=None)
-    baseline = float(np.mean((np.c_[X_test[:, :, 0], np.ones(len(X_test))] @ coef - Y_test) ** 2))
+    mean_mse = float(np.mean((Y.astype(np.float64).mean(axis=0) - Y_test) ** 2))
     model = student.fit_seq_regressor(X, Y, seed=0, device=device)
     pred = _predict(inworker, model, X_test, 10, "fit_seq_regressor(...)")
     mse = float(np.mean((pred - Y_test) ** 2))
-    credit.award(_fraction(-mse, -0.9 * baseline, -baseline),
-                 f"fit_seq_regressor: MSE {mse:.4g} en {len(X_test)} series nuevas; la regresión "
-                 f"lineal da {baseline:.4g}; puntaje completo con {0.9 * baseline:.4g} o menos, "
-                 "nada si no mejora a la regresión lineal")
+    full, none = SEQ_FULL * mean_mse, SEQ_NONE * mean_mse
+    credit.award(_fraction(-mse, -full, -none),
+                 f"fit_seq_regressor: MSE {mse:.4g} en {len(X_test)} series nuevas, entrenando "
+                 f"con {len(X)}; predecir siempre el promedio da {mean_mse:.4g}; puntaje completo "
+                 f"con {full:.4g} o menos, nada con {none:.4g} o más (la corrección entrena con "
+                 "2000 series y pide mejorar a la regresión lineal)")
 
