@@ -12,7 +12,7 @@ a result says what changed in ``cambios.md`` (``grader.batch.changes``).
 
 The warm processes of a local batch start as soon as it knows it will grade something (a
 submission with no result, or ``--force``), and get ready (imports, the reference, a first
-worker) while the batch checks the sandbox, takes its lock and hashes the submissions: the
+worker) once the batch holds its lock, while it checks the sandbox and hashes the submissions: the
 first submission does not wait for them (issue 23). A batch with nothing to grade starts none.
 """
 
@@ -94,26 +94,28 @@ def grade_batch(course_file: Path, tp: str, folder: Path, out: Path, *, jobs: in
             return _graded(setup, job, slots=None, cluster=cluster, force=force,
                            on_event=on_event, on_start=on_start)
     registry.check_options(backend, gpus=gpus)  # no process starts for options nothing can use
-    slots = _Slots(jobs)
-    try:
-        # A submission with no result is surely graded: its slot's warm process gets ready now,
-        # alongside the sandbox's check, the lock and the hashing below (issue 23).
-        slots.prime(job, count=len(setup.submissions) if force else setup.without_result(out))
-        # Fail before grading anything when the sandbox itself is unusable (no image, no daemon).
-        warning = registry.preflight(backend, gpus=gpus, image=image)
-        if warning:
-            from grader.sandbox.subprocess import NoIsolationWarning
+    # The lock comes first: a primed process writes into OUT/TP/logs, which belongs to whoever
+    # holds the lock.
+    with lock.batch_lock(out / tp):
+        slots = _Slots(jobs)
+        try:
+            # A submission with no result is surely graded: its slot's warm process gets ready
+            # now, alongside the sandbox's check and the hashing below (issue 23).
+            slots.prime(job, count=len(setup.submissions) if force else setup.without_result(out))
+            # Fail before grading anything when the sandbox itself is unusable (no image, no daemon).
+            warning = registry.preflight(backend, gpus=gpus, image=image)
+            if warning:
+                from grader.sandbox.subprocess import NoIsolationWarning
 
-            # The workers warn too, but in their own processes: say it here, where people look.
-            warnings.warn(warning, NoIsolationWarning, stacklevel=2)
-        with lock.batch_lock(out / tp):
+                # The workers warn too, but in their own processes: say it here, where people look.
+                warnings.warn(warning, NoIsolationWarning, stacklevel=2)
             return _graded(setup, job, slots=slots, cluster=None, force=force,
                            on_event=on_event, on_start=on_start)
-    except BaseException:  # a bad sandbox, the lock held elsewhere, Ctrl-C
-        slots.kill()
-        raise
-    finally:
-        slots.close()
+        except BaseException:  # a bad sandbox, Ctrl-C
+            slots.kill()
+            raise
+        finally:
+            slots.close()
 
 
 def plan_batch(course_file: Path, tp: str, folder: Path, out: Path, *, force: bool = False,

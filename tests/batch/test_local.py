@@ -255,7 +255,9 @@ def test_a_batch_with_nothing_to_grade_starts_no_trusted_process(mini_course, mo
     assert (summary.reused, summary.graded, started) == (6, 0, [])
 
 
-def test_a_batch_refused_by_the_lock_leaves_no_process_it_primed(mini_course, monkeypatch):
+def test_a_batch_refused_by_the_lock_starts_nothing_and_writes_nothing(mini_course, monkeypatch):
+    """Priming writes into OUT/TP/logs, which belongs to the run holding the lock: a refused
+    batch must not have started a process or written a file there."""
     from grader.batch import lock
     from grader.batch.warm import WarmChild
 
@@ -263,11 +265,12 @@ def test_a_batch_refused_by_the_lock_leaves_no_process_it_primed(mini_course, mo
     ensure = WarmChild._ensure
     monkeypatch.setattr(WarmChild, "_ensure",
                         lambda self, logs: started.append(ensure(self, logs)) or started[-1])
-    with lock.batch_lock(mini_course / "res" / "tp1"), pytest.raises(UsageError, match="está usando"):
+    results = mini_course / "res" / "tp1"
+    with lock.batch_lock(results), pytest.raises(UsageError, match="está usando"):
         grade_batch(mini_course / "course.toml", "tp1", students(mini_course),
                     mini_course / "res", jobs=2)
-    assert len(started) == 2, "both slots were primed before the lock was tried"
-    assert all(p.poll() is not None for p in started) and not own_children()
+    assert started == [] and not own_children()
+    assert list(results.iterdir()) == []
 
 
 def own_children() -> list[str]:
