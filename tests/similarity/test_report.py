@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -131,30 +130,7 @@ def test_the_command_refuses_a_threshold_outside_0_to_1(copy_pair, tmp_path):
     assert result.exit_code == 2 and "50" in result.output
 
 
-# --- in a real browser (flags as in tests/output/conftest.py) --------------------------------
-
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-extensions", "--disable-default-apps", "--hide-scrollbars",
-                  "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
-                  "--force-device-scale-factor=1", "--virtual-time-budget=5000"]
-
-
-@pytest.fixture(scope="module")
-def chromium(tmp_path_factory):
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    if executable is None:
-        pytest.fail("chromium no está instalado: 'bash docker/setup-host.sh' lo instala "
-                    "(apt-get install chromium)")
-    profile = tmp_path_factory.mktemp("chromium-profile")
-
-    def run(url: str, *args: str) -> str:
-        done = subprocess.run([executable, f"--user-data-dir={profile}", *CHROMIUM_FLAGS, *args, url],
-                              capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr[-3000:]
-        return done.stdout
-
-    return run
+# --- in a real browser (the chromium fixture of tests/conftest.py) ----------------------------
 
 
 def page_requests(chromium, page: Path, log: Path) -> list[str]:
