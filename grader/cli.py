@@ -9,6 +9,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -21,6 +22,11 @@ from grader.output.terminal import STATUS_MARK, render_check
 from grader.output.terminal import shown as _shown
 from grader.results import Status
 from grader.text import clean
+
+if TYPE_CHECKING:
+    from grader.course import Course
+    from grader.course.adjustments import Adjustments
+    from grader.intake.roster import Roster
 
 
 class ExitCode(enum.IntEnum):
@@ -48,6 +54,20 @@ def _course_file(course: Path | None) -> Path:
         raise click.UsageError("no encontré course.toml en esta carpeta ni en las superiores; "
                                "pasá --course RUTA/course.toml")
     return found
+
+
+def _class_list(course: Course, roster: Path | None,
+                adjustments: Path | None) -> tuple[Roster | None, Adjustments | None]:
+    """The roster and the manual adjustments, from the options or else from ``course.toml``:
+    one place, so ``gradebook``, ``export --format moodle`` and ``report`` count the same
+    students with the same grades."""
+    from grader.course.adjustments import load_adjustments
+    from grader.intake.roster import read_roster
+
+    roster = roster or (course.roster.path if course.roster else None)
+    adjustments = adjustments or course.adjustments
+    return (read_roster(roster, course.roster) if roster is not None else None,
+            load_adjustments(adjustments, course) if adjustments is not None else None)
 
 
 class _GraderGroup(click.Group):
@@ -231,16 +251,10 @@ def gradebook(results_dir: Path, out: Path, long_out: Path | None, roster: Path 
               adjustments: Path | None, course: Path | None) -> None:
     """Escribe la planilla del curso a partir de los resultados."""
     from grader.course import load_course
-    from grader.course.adjustments import load_adjustments
-    from grader.intake.roster import read_roster
     from grader.output import gradebook as book
 
     course_data = load_course(_course_file(course))
-    roster = roster or (course_data.roster.path if course_data.roster else None)
-    roster_data = read_roster(roster, course_data.roster) if roster is not None else None
-    adjustments = adjustments or course_data.adjustments
-    adjustments_data = (load_adjustments(adjustments, course_data) if adjustments is not None
-                        else None)
+    roster_data, adjustments_data = _class_list(course_data, roster, adjustments)
     collected = book.collect(results_dir, course_data)
     frame = book.build(collected, course_data, roster=roster_data, adjustments=adjustments_data)
     book.write_csv(frame, out)
@@ -250,7 +264,7 @@ def gradebook(results_dir: Path, out: Path, long_out: Path | None, roster: Path 
     for problem in collected.problems:
         console.print(f"[yellow]atención:[/yellow] {_shown(problem)}")
     if adjustments_data is not None:
-        console.print(f"ajustes manuales aplicados: {len(adjustments_data)} ({adjustments})")
+        console.print(f"ajustes manuales aplicados: {len(adjustments_data)} ({adjustments_data.path})")
     console.print(f"{len(frame)} estudiantes → {out}")
 
 
@@ -329,14 +343,10 @@ def export(source: Path, fmt: str, out: Path, tp: str | None, roster: Path | Non
 def _export_moodle(source: Path, course_file: Path, out: Path, *, tp: str | None,
                    roster: Path | None, worksheet: Path | None) -> None:
     from grader.course import load_course
-    from grader.course.adjustments import load_adjustments
-    from grader.intake.roster import read_roster
     from grader.output import moodle
 
     course = load_course(course_file)
-    roster = roster or (course.roster.path if course.roster else None)  # as 'gradebook'
-    roster_data = read_roster(roster, course.roster) if roster is not None else None
-    adjustments = load_adjustments(course.adjustments, course) if course.adjustments else None
+    roster_data, adjustments = _class_list(course, roster, None)
     done = moodle.export(source, course, out, tp=tp, roster=roster_data, worksheet=worksheet,
                          adjustments=adjustments)
     console = _console()
@@ -485,17 +495,10 @@ def report_command(results_dir: Path, out: Path, intake: tuple[Path, ...], roste
     """Escribe el informe de la clase: notas, cada estudiante, ejercicios, entregas lentas y
     anomalías."""
     from grader.course import load_course
-    from grader.course.adjustments import load_adjustments
-    from grader.intake.roster import read_roster
     from grader.output.classreport import class_report
 
-    # The same roster and adjustments as 'grader gradebook', so both count the same students.
     course_data = load_course(_course_file(course))
-    roster = roster or (course_data.roster.path if course_data.roster else None)
-    roster_data = read_roster(roster, course_data.roster) if roster is not None else None
-    adjustments = adjustments or course_data.adjustments
-    adjustments_data = (load_adjustments(adjustments, course_data) if adjustments is not None
-                        else None)
+    roster_data, adjustments_data = _class_list(course_data, roster, adjustments)
     files = class_report(results_dir, course_data, out, roster=roster_data,
                          adjustments=adjustments_data, intakes=intake)
     _console().print(f"{len(files.summary.students)} estudiantes, "
