@@ -19,8 +19,10 @@ from typing import Any
 from grader.sandbox.base import Backend, Channel, Limits, install
 
 
-class PrestartedBackend(Backend):
-    """``backend`` with one worker always launched ahead (see the module docstring)."""
+class WrappedBackend(Backend):
+    """A backend that starts workers its own way and leaves everything else to ``backend``:
+    the base of the ones that launch a worker ahead (``PrestartedBackend`` here, ``grader
+    check``'s ``WorkerAhead``)."""
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
@@ -28,10 +30,6 @@ class PrestartedBackend(Backend):
         self.isolated = backend.isolated
         self.start_attempts = backend.start_attempts
         self.preload = backend.preload
-        self._spare: tuple[tuple[str, Limits], Future[Channel]] | None = None
-        self._launcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="grader-spare")
-        self._lock = threading.Lock()
-        atexit.register(self.close)
 
     def describe(self) -> dict[str, Any]:
         return self.backend.describe()
@@ -41,6 +39,17 @@ class PrestartedBackend(Backend):
 
     def launch(self, filename: str, limits: Limits) -> Channel:
         return self.backend.launch(filename, limits)
+
+
+class PrestartedBackend(WrappedBackend):
+    """``backend`` with one worker always launched ahead (see the module docstring)."""
+
+    def __init__(self, backend: Backend) -> None:
+        super().__init__(backend)
+        self._spare: tuple[tuple[str, Limits], Future[Channel]] | None = None
+        self._launcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="grader-spare")
+        self._lock = threading.Lock()
+        atexit.register(self.close)
 
     def prime(self, filename: str, limits: Limits) -> None:
         """Launches the spare for a module named ``filename`` under ``limits`` now, before the

@@ -25,6 +25,7 @@ from grader.errors import ConfigError, MissingPackages, SubmissionError, UsageEr
 from grader.notebooks import DEFAULT_NOTEBOOK_MODE, MODES
 from grader.results import CheckResult, ExerciseScore
 from grader.sandbox.base import Backend, Channel, Limits, install
+from grader.sandbox.pool import WrappedBackend
 from grader.sandbox.subprocess import SubprocessBackend
 from grader.submissions import check_size, prepared_source
 
@@ -188,7 +189,7 @@ def check_file(tp: str, file: Path, *, checks_dir: Path | None = None,
     return make_report(assignment, file, run.checks, run.load_error, source, prepared.notes)
 
 
-class WorkerAhead(Backend):
+class WorkerAhead(WrappedBackend):
     """``backend`` with its first worker launched as soon as this is made (issue 23).
 
     ``grader check`` is a student's most frequent command and, on their two cores, its fixed
@@ -202,22 +203,10 @@ class WorkerAhead(Backend):
 
     def __init__(self, backend: Backend, filename: str, limits: Limits, *,
                  uses_torch: bool = False) -> None:
-        self.backend = backend
-        self.name = backend.name
-        self.isolated = backend.isolated
-        self.start_attempts = backend.start_attempts
-        self.preload = backend.preload = ("torch",) if uses_torch else ()
+        backend.preload = ("torch",) if uses_torch else ()
+        super().__init__(backend)
         self._key = (filename, limits)
         self._launched: Channel | None = backend.launch(filename, limits)
-
-    def describe(self) -> dict[str, Any]:
-        return self.backend.describe()
-
-    def startup_error(self, channel: Channel) -> str:
-        return self.backend.startup_error(channel)
-
-    def launch(self, filename: str, limits: Limits) -> Channel:
-        return self.backend.launch(filename, limits)
 
     def start(self, module_file: Path, limits: Limits) -> Channel:
         channel, self._launched = self._launched, None
