@@ -456,7 +456,8 @@ def run_on_module(assignment: Assignment, module_file: Path, reference: Any, fil
         environment: dict[str, Any] = {"backend": "inprocess", "isolated": False}
     else:
         provider = Session(backend, module_file, assignment.module, limits,
-                           uses_torch=assignment.uses_torch, helpers_source=helpers)
+                           uses_torch=assignment.uses_torch, helpers_source=helpers,
+                           prefetch=tuple(f for e in assignment.exercises for f in e.functions))
         environment = backend.describe()
     plugin = GradingPlugin(
         assignment=assignment, provider=provider, reference=reference,

@@ -170,11 +170,12 @@ class Session:
         limits: resource limits; ``limits.submission_timeout_s`` starts counting now.
         uses_torch: seed torch and turn TF32 off before every check (``begin_check``).
         helpers_source: trusted code run in the worker on demand (``helpers()``).
+        prefetch: module-level names the checks will call, asked for right after the import.
     """
 
     def __init__(self, backend: Backend, module_file: Path, module_name: str,
                  limits: Limits, *, uses_torch: bool = False,
-                 helpers_source: str | None = None) -> None:
+                 helpers_source: str | None = None, prefetch: tuple[str, ...] = ()) -> None:
         self.backend = backend
         self.module_file = module_file
         self.module_name = module_name
@@ -186,6 +187,7 @@ class Session:
         self.environment: dict[str, Any] = {}
         self.uses_torch = uses_torch
         self.helpers_source = helpers_source
+        self.prefetch = prefetch
         self._channel: Channel | None = None
         self._started_at = time.monotonic()
         self.stats: dict[str, float] = {"start_s": 0.0, "import_s": 0.0, "transport_s": 0.0,
@@ -195,6 +197,8 @@ class Session:
         self._module: RemoteObject | None = None
         self._attributes: dict[str, RemoteObject] = {}
         """The student module's functions and classes already asked for (see ``getattr``)."""
+        self._helper_attributes: dict[str, RemoteObject] = {}
+        """The same for the assignment's worker helpers, kept for the worker's life."""
         self._bindings: Any = None
         self._cacheable = False
         self._helpers: RemoteObject | None = None
@@ -207,6 +211,10 @@ class Session:
         self.load_failure: WorkerError | None = None
         """Set when importing the student's file killed or stalled the worker: every later
         request for the module raises it again, without a new worker."""
+        self._seeded_generation = 0
+        """The worker generation whose first check asked for its seed in a request of its own."""
+        self._reseed: tuple[int, bool] | None = None
+        """The seed the current check's first request carries (``begin_check``)."""
         self._next_id = 0
         self._output: list[str] = []
         self._output_size = 0
@@ -242,7 +250,25 @@ class Session:
             if type(module) is not RemoteObject:
                 raise ProtocolError("la carga del módulo no devolvió una referencia")
             self._module = module
+            if self.prefetch:
+                self._prefetch(module)
         return self._module
+
+    def _prefetch(self, module: RemoteObject) -> None:
+        """Asks, in one request, for the functions and classes the checks will use: what one
+        ``getattr`` each would have cached (issue 23). A name the module lacks, or binds to
+        something else, is left to ``getattr``, which says what is wrong with it."""
+        try:
+            found = self.request("getattrs", target=module, names=list(self.prefetch))
+        except StudentError:  # only student code can raise here (a __class__ that does)
+            return
+        if type(found) is not dict:
+            raise self._fail(ProtocolError, "respuesta inválida del worker: getattrs no devolvió "
+                             "un diccionario")
+        for name, value in found.items():
+            if name in self.prefetch and type(value) is RemoteObject:
+                self._names[(value._generation, value._id)] = name
+                self._attributes[name] = value
 
     def _at_load(self, exc: WorkerError) -> WorkerError:
         """What a student reads when importing their file killed or stalled the worker."""
@@ -261,13 +287,19 @@ class Session:
         return WorkerCrash(f"el proceso terminó mientras se importaba tu archivo ({size}): {exc}")
 
     def begin_check(self, seed: int) -> None:
-        """Resets the worker's random state (and TF32) so a check never depends on earlier ones."""
+        """Resets the worker's random state (and TF32) so a check never depends on earlier ones.
+
+        A worker's first check asks for it in a request of its own, whose answer says whether
+        the worker sees the GPU it should; later checks send the seed with their first request
+        (``reseed``, issue 23), which the worker applies before running anything of it. A check
+        that sends nothing leaves nothing to reset: its seed is replaced by the next check's."""
         self.module()
-        info = self.request("seed", seed=seed, torch=self.uses_torch)
-        for key, value in _environment(info).items():
-            # Each check's seed reply could name new keys: the environment stays bounded.
-            if key in self.environment or len(self.environment) < 2 * _ENVIRONMENT_CAP:
-                self.environment[key] = value
+        if self._seeded_generation == self.generation:
+            self._reseed = (seed, self.uses_torch)
+            return
+        self._reseed = None
+        self._note_environment(self.request("seed", seed=seed, torch=self.uses_torch))
+        self._seeded_generation = self.generation
         if self.uses_torch and self._wants_gpu() and self.environment.get("cuda_available") is not True:
             # Grading silently on the CPU would change timings and numerics: stop instead.
             raise SandboxUnavailable(f"se pidió GPU ({self.backend.describe().get('gpus')}) "
@@ -275,6 +307,12 @@ class Session:
                                      "dentro del worker; revisá el driver, que el torch del worker "
                                      "sea uno con CUDA (y, con docker, nvidia-container-toolkit), "
                                      "o calificá con --gpus none")
+
+    def _note_environment(self, info: Any) -> None:
+        for key, value in _environment(info).items():
+            # Each check's seed reply could name new keys: the environment stays bounded.
+            if key in self.environment or len(self.environment) < 2 * _ENVIRONMENT_CAP:
+                self.environment[key] = value
 
     def helpers(self) -> RemoteObject:
         """The assignment's worker helpers, run in the student's worker (started if needed)."""
@@ -336,6 +374,7 @@ class Session:
         that may be exiting on its own gets first (``Channel.close``); 0 at a normal end."""
         channel, self._channel, self._module = self._channel, None, None
         self._attributes.clear()
+        self._helper_attributes.clear()
         return channel.close(grace_s=grace_s) if channel is not None else ""
 
     def _fail(self, error: type[WorkerError], message: str) -> WorkerError:
@@ -496,6 +535,12 @@ class Session:
             target._generation == self.generation)
         if module and name in self._attributes:
             return self._attributes[name]
+        # The helpers are trusted code, defined once per worker: a function of theirs is asked
+        # for once (student code that rebinds one cannot make the checks call its own).
+        helpers = self._helpers is not None and target._id == self._helpers._id and (
+            target._generation == self._helpers._generation == self.generation)
+        if helpers and name in self._helper_attributes:
+            return self._helper_attributes[name]
         value = self.request("getattr", target=target, name=name)
         if type(value) is RemoteObject:
             # What a student would call it: linear_forward, MLP.loss (for give-ups, see call).
@@ -503,6 +548,8 @@ class Session:
             self._names[(value._generation, value._id)] = name if module else f"{owner}.{name}"[:120]
             if module and self._cacheable:
                 self._attributes[name] = value
+            elif helpers:
+                self._helper_attributes[name] = value
         return value
 
     def _request(self, op: str, *, cpu_calls: int = 1, **fields: Any) -> tuple[Any, dict[str, Any]]:
@@ -518,7 +565,10 @@ class Session:
         self._next_id += 1
         request_id = self._next_id
         sent = time.perf_counter()
-        payload = self._encoder.encode_frame(messages.request(op, request_id, **fields))
+        reseed, self._reseed = (self._reseed, None) if op not in ("hello", "load") else (None,
+                                                                                      self._reseed)
+        payload = self._encoder.encode_frame(messages.request(op, request_id, reseed=reseed,
+                                                              **fields))
         try:
             self._channel.send(payload)
             frame = self._receive(op, now, cpu_calls)
@@ -533,6 +583,8 @@ class Session:
             raise self._fail(ProtocolError, f"respuesta inválida del worker: {exc}") from None
         try:
             self._account(op, reply, time.perf_counter() - sent)
+            if reply.seeded is not None:
+                self._note_environment(reply.seeded)
             return self._unpack(reply)
         except (WorkerError, StudentError):
             raise

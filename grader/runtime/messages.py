@@ -5,7 +5,9 @@ Requests: ``grader.engine.session.Session`` builds every request with ``request(
 fields against ``OPS``, so a request with a missing or extra field fails where it is made, and
 adding an op is one entry here (plus the worker's handler of the same name, ``_op_NAME``).
 
-A request is ``{"id": int, "op": str, **fields}``. Replies: the worker builds them with
+A request is ``{"id": int, "op": str, **fields}``, plus ``"reseed": [seed, torch]`` when the
+worker must reset its random state (as op ``seed`` does) before running it: a check's first
+request carries its seed instead of a round trip of its own (issue 23). Replies: the worker builds them with
 ``success``/``failure`` (adding ``stdout`` and ``stderr``, the output captured during the
 operation, and ``peak_rss_mb``), and the trusted side reads each one with ``parse_reply`` into a
 ``Reply``, which says what every field is. Nothing of a reply is trusted before that check.
@@ -36,6 +38,9 @@ OPS: dict[str, Op] = {op.name: op for op in (
     Op("seed", ("seed", "torch"),
        "seeds random, numpy and (with torch) torch, TF32 off; returns what the worker runs on"),
     Op("getattr", ("target", "name"), "the attribute (data, or a ref)"),
+    Op("getattrs", ("target", "names"),
+       "{name: ref} for each of names that the module target binds to a function or class "
+       "(what getattr would answer, for the names the checks will ask for: issue 23)"),
     Op("setattr", ("target", "name", "value"), "None"),
     Op("getitem", ("target", "key"), "the item"),
     Op("setitem", ("target", "key", "value"), "None"),
@@ -55,20 +60,24 @@ BATCH_LIMITS = ("bytes", "elements", "copied", "cpu_s", "wall_s")
 call's CPU and wall-clock seconds."""
 
 
-def request(op: str, request_id: int, **fields: Any) -> dict[str, Any]:
+def request(op: str, request_id: int, *, reseed: tuple[int, bool] | None = None,
+            **fields: Any) -> dict[str, Any]:
     """A request message; ``ValueError`` when ``fields`` are not exactly the op's (a bug of the
-    trusted side, never the student's)."""
+    trusted side, never the student's). ``reseed``: ``(seed, torch)`` to apply first."""
     spec = OPS.get(op)
     if spec is None:
         raise ValueError(f"operación desconocida {op!r}; las válidas son {sorted(OPS)}")
     if set(fields) != set(spec.fields):
         raise ValueError(f"la operación {op} lleva los campos {list(spec.fields)}; "
                          f"llegaron {sorted(fields)}")
-    return {"id": request_id, "op": op, **fields}
+    message = {"id": request_id, "op": op, **fields}
+    if reseed is not None:
+        message["reseed"] = [reseed[0], reseed[1]]
+    return message
 
 
-def parse(message: Any) -> tuple[int, Op, tuple[Any, ...]]:
-    """The id, op and field values (in the op's order) of a request message."""
+def parse(message: Any) -> tuple[int, Op, tuple[Any, ...], tuple[int, bool] | None]:
+    """The id, op, field values (in the op's order) and reseed of a request message."""
     if not (type(message) is dict and type(message.get("id")) is int):
         raise ProtocolError("pedido sin id")
     op = message.get("op")
@@ -78,7 +87,12 @@ def parse(message: Any) -> tuple[int, Op, tuple[Any, ...]]:
     missing = [name for name in spec.fields if name not in message]
     if missing:
         raise ProtocolError(f"a la operación {spec.name} le faltan los campos {missing}")
-    return message["id"], spec, tuple(message[name] for name in spec.fields)
+    reseed = message.get("reseed")
+    if reseed is not None and not (type(reseed) is list and len(reseed) == 2
+                                   and type(reseed[0]) is int and type(reseed[1]) is bool):
+        raise ProtocolError("reseed mal formado")
+    return (message["id"], spec, tuple(message[name] for name in spec.fields),
+            None if reseed is None else (reseed[0], reseed[1]))
 
 
 # --- replies ----------------------------------------------------------------------------------
@@ -108,6 +122,8 @@ class Reply:
     """Seconds the operation ran, as the worker says: a statistic, never graded."""
     peak_rss_mb: int = 0
     """The worker's peak memory, as it says: a statistic, never graded."""
+    seeded: dict[str, Any] | None = None
+    """For a request with ``reseed``: what the seed op would have answered."""
 
 
 def success(request_id: int, value: Any, mutations: dict[str, Any], run_s: float, *,
@@ -137,6 +153,8 @@ def parse_reply(message: Any, request_id: int) -> Reply:
     run_s, peak = message.get("run_s"), message.get("peak_rss_mb")
     run_s = run_s if type(run_s) is float and run_s >= 0 else 0.0
     peak = peak if type(peak) is int and peak >= 0 else 0
+    seeded = message.get("seeded")
+    seeded = seeded if type(seeded) is dict else None
     if message["ok"]:
         bindings = message.get("bindings")
         if bindings is not None and type(bindings) is not int:
@@ -147,12 +165,12 @@ def parse_reply(message: Any, request_id: int) -> Reply:
             raise ProtocolError("mutaciones mal formadas")
         return Reply(id=request_id, ok=True, value=message.get("value"), mutations=mutations,
                      bindings=bindings, cacheable=message.get("cacheable") is True,
-                     stdout=stdout, stderr=stderr, run_s=run_s, peak_rss_mb=peak)
+                     stdout=stdout, stderr=stderr, run_s=run_s, peak_rss_mb=peak, seeded=seeded)
     error = message.get("error")
     if not (type(error) is dict and all(type(error.get(k)) is str for k in ERROR_FIELDS)):
         raise ProtocolError("error mal formado")
     return Reply(id=request_id, ok=False, error={k: error[k] for k in ERROR_FIELDS},
-                 stdout=stdout, stderr=stderr, run_s=run_s, peak_rss_mb=peak)
+                 stdout=stdout, stderr=stderr, run_s=run_s, peak_rss_mb=peak, seeded=seeded)
 
 
 def parse_batch(value: Any, asked: int) -> tuple[list[tuple[Any, dict[str, Any]]],

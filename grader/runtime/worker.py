@@ -118,9 +118,12 @@ class Worker:
     def _handle(self, frame: bytearray) -> list[bytes | memoryview]:
         request_id = -1
         mutations: dict[str, Any] = {}
+        seeded: dict[str, Any] | None = None
         try:
-            request_id, op, values = messages.parse(self._decoder.decode_frame(frame))
+            request_id, op, values, reseed = messages.parse(self._decoder.decode_frame(frame))
             started = time.perf_counter()
+            if reseed is not None:
+                seeded = reset_random_state(reseed[0], torch=reseed[1])
             self._mutations = mutations
             value = getattr(self, f"_op_{op.name}")(*values)
             module = self._module
@@ -131,6 +134,8 @@ class Worker:
                 if module is not None and op.name == "getattr" and values[0] is module else None)
         except BaseException as exc:
             reply = messages.failure(request_id, self._describe(exc))
+        if seeded is not None:
+            reply["seeded"] = seeded
         reply["stdout"] = self._stdout.take()
         reply["stderr"] = self._stderr.take()
         reply["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
@@ -156,6 +161,14 @@ class Worker:
 
     def _op_getattr(self, target: Any, name: str) -> Any:
         return getattr(target, name)
+
+    def _op_getattrs(self, target: Any, names: Any) -> dict[str, Any]:
+        if not (isinstance(target, types.ModuleType) and type(names) is list
+                and all(type(name) is str for name in names)):
+            raise protocol.ProtocolError("getattrs pide nombres (str) de un módulo")
+        namespace = target.__dict__
+        return {name: namespace[name] for name in names
+                if _is_definition(namespace.get(name))}
 
     def _op_setattr(self, target: Any, name: str, value: Any) -> None:
         setattr(target, name, value)

@@ -66,3 +66,22 @@ def test_a_restarted_worker_gets_fresh_handles(session):
     student.f()
     session.close()
     assert session.module().f() == 1
+
+
+def test_the_functions_the_checks_will_call_come_in_one_request_after_the_import(tmp_path):
+    """``prefetch`` (issue 23): one ``getattrs`` instead of a ``getattr`` per function; a name
+    the module lacks or binds to data is still asked for, and answered, as before."""
+    path = tmp_path / "tp1.py"
+    path.write_text(MODULE)
+    session = Session(SubprocessBackend(isolation="none"), path, "tp1", Limits(),
+                      prefetch=("f", "rebind", "VALUE", "missing"))
+    try:
+        student = session.module()
+        before = session.stats["requests"]
+        assert student.f() == 1
+        assert session.stats["requests"] - before == 1
+        student.rebind()  # the prefetched binding is stale now: asked for again
+        assert student.f() == "nueva"
+        assert student.VALUE == 1 and student.missing == "MISSING"
+    finally:
+        session.close()

@@ -28,13 +28,22 @@ def test_an_unknown_op_is_refused_at_both_ends():
 
 
 def test_the_worker_reads_the_fields_in_the_ops_order():
-    request_id, op, values = messages.parse({"id": 3, "op": "call", "kwargs": {}, "args": [1],
-                                             "target": "t"})
-    assert (request_id, op.name, values) == (3, "call", ("t", [1], {}))
+    request_id, op, values, reseed = messages.parse({"id": 3, "op": "call", "kwargs": {},
+                                                     "args": [1], "target": "t"})
+    assert (request_id, op.name, values, reseed) == (3, "call", ("t", [1], {}), None)
+
+
+def test_a_request_can_carry_the_checks_seed_and_the_worker_reads_it():
+    message = messages.request("len", 2, reseed=(99, True), target=None)
+    assert message == {"id": 2, "op": "len", "target": None, "reseed": [99, True]}
+    assert messages.parse(message)[3] == (99, True)
 
 
 @pytest.mark.parametrize("message", [{"op": "hello"}, {"id": "1", "op": "hello"}, [1],
-                                     {"id": 1, "op": "load", "path": "x"}])
+                                     {"id": 1, "op": "load", "path": "x"},
+                                     {"id": 1, "op": "hello", "reseed": [1]},
+                                     {"id": 1, "op": "hello", "reseed": [1.0, False]},
+                                     {"id": 1, "op": "hello", "reseed": [1, 0]}])
 def test_a_malformed_request_is_a_protocol_error(message):
     with pytest.raises(ProtocolError):
         messages.parse(message)

@@ -59,6 +59,22 @@ def test_a_loaded_function_is_cacheable_and_answers_calls(student):
     assert call["run_s"] >= 0 and isinstance(call["bindings"], int)
 
 
+def test_getattrs_answers_the_modules_functions_and_leaves_out_the_rest(student):
+    driver, module = student
+    reply = driver.send("getattrs", target=module, names=["double", "np", "missing", "boom"])
+    assert reply["ok"] and sorted(reply["value"]) == ["boom", "double"]
+    call = driver.send("call", target=reply["value"]["double"], args=[3], kwargs={})
+    assert call["value"] == 6
+
+
+@pytest.mark.parametrize("target, names", [(None, ["double"]), ("module", "double"),
+                                           ("module", [1])])
+def test_getattrs_asks_for_names_of_a_module_only(student, target, names):
+    driver, module = student
+    reply = driver.send("getattrs", target=module if target == "module" else target, names=names)
+    assert reply["ok"] is False and reply["error"]["type"] == "ProtocolError"
+
+
 def test_an_argument_changed_in_place_comes_back_as_a_mutation(student):
     driver, module = student
     scale = driver.send("getattr", target=module, name="scale_in_place")["value"]
