@@ -18,7 +18,7 @@ _spec.loader.exec_module(import_graph)
 LAYERS = {
     "runtime": 0,
     **dict.fromkeys(["errors", "text", "results", "scoring", "notebooks", "submissions", "course",
-                     "compare", "datasets"], 1),
+                     "compare", "steps", "datasets"], 1),
     "sandbox": 2,
     "engine": 3,
     **dict.fromkeys(["output", "intake", "similarity"], 4),

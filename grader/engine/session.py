@@ -97,6 +97,10 @@ class RemoteObject:
         which would ask the student's object): K calls in a few round trips."""
         return self._session.call_many(self, calls)
 
+    def grader_session(self) -> Session:
+        """``grader.steps`` finds this on the class: the session whose worker holds this."""
+        return self._session
+
     def __repr__(self) -> str:
         return f"<objeto remoto {self._type_name}>"
 
@@ -489,6 +493,65 @@ class Session:
         if isinstance(failure, (WorkerTimeout, WorkerCrash, WorkerMemory)):
             self._died(name, failure)
         return entries, failure
+
+    def run_steps(self, steps: list[tuple[str, dict[str, Any], list[tuple[list[Any], int, list[Any]]]]]
+                  ) -> tuple[list[Any], Exception | None]:
+        """Dependent requests in one round trip (op ``steps``, issue 23): the value of each step
+        that ran, in order, and the exception of the one that failed (``None`` when none did),
+        as the same requests one by one would have given them.
+
+        A step is ``(op, fields, links)``: ``call``, ``getattr`` or ``setattr`` with that op's
+        fields, and links ``(path, step, keys)`` that put an earlier step's result, indexed by
+        ``keys``, at ``path`` in the fields: the worker passes that object on as it is, where
+        one by one it would have come here and gone back as a copy. A call's changes in place
+        are copied back into its arguments, except into a linked one (it never came here). Each
+        step has a single call's budgets; the request, the steps' sum."""
+        names = [self._callable_name(fields["target"]) if op == "call"
+                 and not any(path == ["target"] for path, _, _ in links) else ""
+                 for op, fields, links in steps]
+        limits = {"cpu_s": self.call_timeout_s + _POLL_S,
+                  "wall_s": self.call_timeout_s * self.limits.wall_factor}
+        try:
+            value, _ = self._request("steps", cpu_calls=len(steps), limits=limits,
+                                     steps=[[op, fields, [list(link) for link in links]]
+                                            for op, fields, links in steps])
+            entries, error, over_budget = messages.parse_batch(value, len(steps))
+        except (WorkerTimeout, WorkerCrash, WorkerMemory) as exc:
+            for name in filter(None, names):
+                self._died(name, exc)
+            raise
+        except ProtocolError as exc:
+            raise self._fail(ProtocolError, f"respuesta inválida del worker: {exc}") from None
+        values: list[Any] = []
+        for (op, fields, links), (value, mutations), name in zip(steps, entries, names,
+                                                                 strict=False):
+            linked = {tuple(path) for path, _, _ in links}
+            if op == "call":
+                self._deaths.pop(name, None)
+                self._copy_back(
+                    [None if ("args", i) in linked else a for i, a in enumerate(fields["args"])],
+                    {k: v for k, v in fields["kwargs"].items() if ("kwargs", k) not in linked},
+                    {k: v for k, v in mutations.items()
+                     if ("args", _mutation_index(k)) not in linked and ("kwargs", k) not in linked})
+            if op == "getattr" and type(value) is RemoteObject:
+                target = fields["target"]
+                owner = (self._names.get((target._generation, target._id), target._type_name)
+                         if type(target) is RemoteObject else "")
+                self._names[(value._generation, value._id)] = (
+                    f"{owner}.{fields['name']}" if owner else fields["name"])[:120]
+            values.append(value)
+        failure: Exception | None = None
+        if over_budget == "cpu":
+            failure = self._fail(WorkerTimeout, self._over_budget(self.call_timeout_s))
+        elif over_budget:
+            failure = self._fail(WorkerTimeout, self._over_wall(
+                self.call_timeout_s * self.limits.wall_factor))
+        elif error is not None:
+            failure = self._raised(error)
+        failed = names[len(entries)] if len(entries) < len(names) else ""
+        if failed and isinstance(failure, (WorkerTimeout, WorkerCrash, WorkerMemory)):
+            self._died(failed, failure)
+        return values, failure
 
     def _callable_name(self, target: RemoteObject) -> str:
         """What a student calls ``target``; raises at once when its last

@@ -53,8 +53,16 @@ OPS: dict[str, Op] = {op.name: op for op in (
        "(over_budget: 'cpu' or 'wall', else ''), or "
        "before one whose reply could pass limits' bytes, elements or copied bytes (the trusted "
        "side sends the rest in another request)"),
+    Op("steps", ("steps", "limits"),
+       "like call_many's reply, an entry [value, mutations] per step run: steps are "
+       "[op, fields, links], op one of STEP_OPS with that op's fields, run in order; each link "
+       "[path, step, keys] puts an earlier step's result (indexed by keys) at path in the "
+       "fields ([\"target\"], [\"value\"], [\"args\", i] or [\"kwargs\", name]), so "
+       "dependent calls travel together (issue 23); each step has limits' cpu_s and wall_s"),
     Op("len", ("target",), "len(target)"),
 )}
+STEP_OPS = ("call", "getattr", "setattr")
+"""What a step of ``steps`` may be."""
 BATCH_LIMITS = ("bytes", "elements", "copied", "cpu_s", "wall_s")
 """The ``limits`` of a ``call_many``: the reply's budgets (``protocol.Decoder``'s) and each
 call's CPU and wall-clock seconds."""

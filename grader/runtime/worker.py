@@ -218,6 +218,41 @@ class Worker:
             largest = [max(m, c) for m, c in zip(largest, cost, strict=True)]
         return [entries, None, ""]
 
+    def _op_steps(self, steps: Any, limits: dict[str, Any]) -> list[Any]:
+        """``steps`` one after another, each as its op alone would run (a ``call`` with its
+        changes in place and errors reported the same way), each under ``limits``' CPU and
+        wall-clock seconds as a ``call_many`` call; links hand a step an earlier step's result,
+        the live object, as it is when the step runs. Each entry is a snapshot taken when its
+        step ends (what the trusted side would have received then), so a later step that
+        changes an earlier result in place does not change what the earlier step reports."""
+        checked = [_step(step, index) for index, step in enumerate(
+            steps if type(steps) is list else [None])]
+        live: list[Any] = []
+        entries: list[Any] = []
+        self._expired = ""
+        for op, fields, links in checked:
+            mutations: dict[str, Any] = {}
+            try:
+                with self._alarms(float(limits["cpu_s"]), float(limits["wall_s"])):
+                    fields = _linked(fields, links, live)
+                    if op == "call":
+                        value = self._call(fields["target"], fields["args"], fields["kwargs"],
+                                           mutations)
+                    elif op == "getattr":
+                        value = getattr(fields["target"], fields["name"])
+                    else:
+                        setattr(fields["target"], fields["name"], fields["value"])
+                        value = None
+                    entry = self._decoder.decode_frame(bytearray(b"".join(
+                        bytes(piece) for piece in self._encoder.encode_frame([value, mutations]))))
+            except BaseException as exc:
+                return [entries, None if self._expired else self._describe(exc), self._expired]
+            if self._expired:
+                return [entries, None, self._expired]
+            live.append(value)
+            entries.append(entry)
+        return [entries, None, ""]
+
     @contextlib.contextmanager
     def _alarms(self, cpu_s: float, wall_s: float) -> Iterator[None]:
         """Raises ``_OverBudget`` in the block when it has used ``cpu_s`` of CPU time or
@@ -383,6 +418,55 @@ def _exit_when_closed(fd: int) -> None:
     while os.read(fd, 4096):
         pass
     os._exit(70)
+
+
+def _step(step: Any, index: int) -> tuple[str, dict[str, Any], list[tuple[list[Any], int, list[Any]]]]:
+    """A step of ``steps``, checked before any runs: ``(op, fields, links)``."""
+    if not (type(step) is list and len(step) == 3 and step[0] in messages.STEP_OPS
+            and type(step[1]) is dict and type(step[2]) is list):
+        raise protocol.ProtocolError(f"paso {index} mal formado")
+    op, fields, links = step
+    if set(fields) != set(messages.OPS[op].fields) or (
+            op == "call" and not (type(fields["args"]) is list and type(fields["kwargs"]) is dict)):
+        raise protocol.ProtocolError(f"paso {index}: campos mal formados para {op}")
+    for link in links:
+        if not (type(link) is list and len(link) == 3 and type(link[0]) is list
+                and _names_a_field(link[0], fields) and type(link[1]) is int
+                and 0 <= link[1] < index and type(link[2]) is list
+                and all(type(key) in (int, str) for key in link[2])):
+            raise protocol.ProtocolError(f"paso {index}: enlace mal formado")
+    return op, fields, [(link[0], link[1], link[2]) for link in links]
+
+
+def _names_a_field(path: list[Any], fields: dict[str, Any]) -> bool:
+    """``["target"]``, ``["value"]``, ``["args", i]`` or ``["kwargs", name]`` of ``fields``."""
+    if len(path) == 1:
+        return path[0] in ("target", "value") and path[0] in fields
+    if len(path) != 2 or path[0] not in ("args", "kwargs") or path[0] not in fields:
+        return False
+    if path[0] == "args":
+        return type(path[1]) is int and 0 <= path[1] < len(fields["args"])
+    return type(path[1]) is str and path[1] in fields["kwargs"]
+
+
+def _linked(fields: dict[str, Any], links: list[tuple[list[Any], int, list[Any]]],
+            live: list[Any]) -> dict[str, Any]:
+    """``fields`` with each link replaced by the earlier result it names (its items by keys:
+    student code may run there, as in the step itself)."""
+    if not links:
+        return fields
+    fields = dict(fields)
+    if "args" in fields:
+        fields["args"], fields["kwargs"] = list(fields["args"]), dict(fields["kwargs"])
+    for path, step, keys in links:
+        value = live[step]
+        for key in keys:
+            value = value[key]
+        if len(path) == 1:
+            fields[path[0]] = value
+        else:
+            fields[path[0]][path[1]] = value
+    return fields
 
 
 def _is_definition(value: Any) -> bool:

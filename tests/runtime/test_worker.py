@@ -75,6 +75,38 @@ def test_getattrs_asks_for_names_of_a_module_only(student, target, names):
     assert reply["ok"] is False and reply["error"]["type"] == "ProtocolError"
 
 
+LIMITS = {"cpu_s": 5.0, "wall_s": 10.0}
+
+
+def test_steps_hand_an_earlier_result_to_a_later_call(student):
+    driver, module = student
+    double = driver.send("getattr", target=module, name="double")["value"]
+    reply = driver.send("steps", limits=LIMITS, steps=[
+        ["call", {"target": double, "args": [[1, 2]], "kwargs": {}}, []],
+        ["call", {"target": double, "args": [None], "kwargs": {}}, [[["args", 0], 0, [1]]]]])
+    assert reply["ok"] and reply["value"] == [[[[1, 2, 1, 2], {}], [4, {}]], None, ""]
+
+
+@pytest.mark.parametrize("step", [
+    "call",
+    ["load", {"path": "x", "name": "y"}, []],
+    ["define", {"name": "x", "source": "import os"}, []],
+    ["getattr", {"target": None}, []],
+    ["getattr", {"target": None, "name": "x"}, [[["target"], 1, []]]],
+    ["getattr", {"target": None, "name": "x"}, [[["args", 0], -1, []]]],
+    ["call", {"target": None, "args": [], "kwargs": {}}, [[["args", 0], 0, []]]],
+    ["call", {"target": None, "args": [1], "kwargs": {}}, [[["args", 0], 0, [1.5]]]],
+])
+def test_a_malformed_step_is_refused_before_any_step_runs(student, step):
+    """Only call, getattr and setattr, with their own fields; links only to earlier steps and
+    to fields the step has. Nothing runs: the first step would have changed the array."""
+    driver, module = student
+    scale = driver.send("getattr", target=module, name="scale_in_place")["value"]
+    reply = driver.send("steps", limits=LIMITS, steps=[
+        ["call", {"target": scale, "args": [np.ones(2)], "kwargs": {}}, []], step])
+    assert reply["ok"] is False and reply["error"]["type"] == "ProtocolError"
+
+
 def test_an_argument_changed_in_place_comes_back_as_a_mutation(student):
     driver, module = student
     scale = driver.send("getattr", target=module, name="scale_in_place")["value"]

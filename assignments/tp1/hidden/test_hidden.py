@@ -48,6 +48,7 @@ from grader.compare import (
     to_float,
 )
 from grader.datasets import digits
+from grader.steps import Steps
 
 # Finite differences in float64 with h = 1e-6 agree with exact gradients to ~1e-9.
 FD_TOL = {"rtol": 1e-5, "atol": 1e-7}
@@ -90,6 +91,17 @@ def _fresh(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
 
 def _forward(fn, *args, context: str, **kwargs):
     return _forward_value(fn(*args, **kwargs), context)
+
+
+def _forward_backward(forward, backward, args, dout, *, context: str, **kwargs):
+    """``(out, cache)`` of ``forward(*args, **kwargs)`` and ``backward(dout, cache)`` as a step
+    whose ``.value`` is what it returned (or raises what it raised), in one round trip (issue
+    23). The forward's result is checked first, as when ``cache`` came here before going to
+    ``backward``; read the backward's value where the check used to call it."""
+    with Steps() as steps:
+        first = steps.call(forward, *args, **kwargs)
+        second = steps.call(backward, dout, first[1])
+    return _forward_value(first.value, context), second
 
 
 def _forward_value(value, context: str):
@@ -137,9 +149,9 @@ def test_linear_forward_matches_reference_and_torch(student, reference, rng):
 def test_linear_backward_matches_reference_and_torch(student, reference, rng):
     """linear_backward coincide con la referencia y con la autograd de PyTorch."""
     x, W, b, dout = _linear_data(rng)
-    _, cache = _forward(student.linear_forward, *_fresh(x, W, b), context="linear_forward")
-    dx, dW, db = expect_tuple(student.linear_backward(dout.copy(), cache), 3,
-                              names=("dx", "dW", "db"), context="linear_backward")
+    _, grads = _forward_backward(student.linear_forward, student.linear_backward,
+                                 _fresh(x, W, b), dout.copy(), context="linear_forward")
+    dx, dW, db = expect_tuple(grads.value, 3, names=("dx", "dW", "db"), context="linear_backward")
     _, ref_cache = reference.linear_forward(x, W, b)
     ref = reference.linear_backward(dout, ref_cache)
     _, tgrads = _torch(lambda x, W, b: x @ W + b, [x, W, b], dout)
@@ -152,9 +164,9 @@ def test_linear_backward_matches_reference_and_torch(student, reference, rng):
 def test_linear_backward_matches_finite_differences(student, rng):
     """Los gradientes de linear_backward coinciden con diferencias finitas centradas."""
     x, W, b, dout = _linear_data(rng)
-    _, cache = _forward(student.linear_forward, *_fresh(x, W, b), context="linear_forward")
-    grads = expect_tuple(student.linear_backward(dout.copy(), cache), 3,
-                         names=("dx", "dW", "db"), context="linear_backward")
+    _, grads = _forward_backward(student.linear_forward, student.linear_backward,
+                                 _fresh(x, W, b), dout.copy(), context="linear_forward")
+    grads = expect_tuple(grads.value, 3, names=("dx", "dW", "db"), context="linear_backward")
 
     def objective(value) -> float:
         out, _ = _forward_value(value, "linear_forward")
@@ -199,12 +211,13 @@ def _each_activation():
 def _check_activation(student, reference, name: str, x: np.ndarray, dout: np.ndarray) -> None:
     """Forward and backward against the reference and PyTorch on input ``x``."""
     fwd, bwd, kwargs, twin = ACTIVATIONS[name]
-    out, cache = _forward(getattr(student, fwd), x.copy(), context=fwd, **kwargs)
+    (out, _), backward = _forward_backward(getattr(student, fwd), getattr(student, bwd),
+                                           (x.copy(),), dout.copy(), context=fwd, **kwargs)
     ref_out, ref_cache = getattr(reference, fwd)(x, **kwargs)
     torch_out, (torch_dx,) = _torch(twin, [x], dout)
     assert_close(out, ref_out, name="out", context=fwd, **EXACT_TOL)
     assert_close(out, torch_out, name="out", context=fwd, **EXACT_TOL)
-    dx = getattr(student, bwd)(dout.copy(), cache)
+    dx = backward.value
     assert_close(dx, getattr(reference, bwd)(dout, ref_cache), name="dx", context=bwd,
                  **EXACT_TOL)
     assert_close(dx, torch_dx, name="dx", context=bwd, **EXACT_TOL)
@@ -222,8 +235,9 @@ def test_activation_backward_matches_finite_differences(student, rng, name):
     """El backward coincide con diferencias finitas centradas del propio forward."""
     fwd, bwd, kwargs, _ = ACTIVATIONS[name]
     x, dout = _signed(rng, (4, 5)), rng.normal(size=(4, 5))
-    _, cache = _forward(getattr(student, fwd), x.copy(), context=fwd, **kwargs)
-    dx = getattr(student, bwd)(dout.copy(), cache)
+    _, backward = _forward_backward(getattr(student, fwd), getattr(student, bwd), (x.copy(),),
+                                    dout.copy(), context=fwd, **kwargs)
+    dx = backward.value
 
     def objective(value) -> float:
         out, _ = _forward_value(value, fwd)
@@ -258,13 +272,14 @@ def test_activation_leaves_arguments_unchanged(student, rng, name):
 def test_leaky_relu_default_alpha_is_0_01(student, reference, rng):
     """Sin alpha, leaky_relu usa 0.01 (como negative_slope de PyTorch)."""
     x, dout = _signed(rng, (4, 5)), rng.normal(size=(4, 5))
-    out, cache = _forward(student.leaky_relu_forward, x.copy(), context="leaky_relu_forward")
+    (out, _), backward = _forward_backward(student.leaky_relu_forward, student.leaky_relu_backward,
+                                           (x.copy(),), dout.copy(), context="leaky_relu_forward")
     torch_out, (torch_dx,) = _torch(F.leaky_relu, [x], dout)
     assert_close(out, reference.leaky_relu_forward(x)[0], name="out",
                  context="leaky_relu_forward (alpha por defecto)", **EXACT_TOL)
     assert_close(out, torch_out, name="out", context="leaky_relu_forward (alpha por defecto)",
                  **EXACT_TOL)
-    assert_close(student.leaky_relu_backward(dout.copy(), cache), torch_dx, name="dx",
+    assert_close(backward.value, torch_dx, name="dx",
                  context="leaky_relu_backward (alpha por defecto)", **EXACT_TOL)
 
 
@@ -544,15 +559,21 @@ def _run_optimizers(student, reference, name: str, w, grads, config) -> None:
     ``config`` is what the first step gets (``None`` -> the argument is left out).
     """
     fn, state_keys, _ = OPTIMIZERS[name]
-    mine = None if config is None else dict(config)
     ref_config = None if config is None else dict(config)
-    w_student, w_ref = w.copy(), w.copy()
-    for step, dw in enumerate(grads, start=1):
+    w_ref = w.copy()
+    # The three calls travel together (issue 23), each step getting the next_w and config the
+    # previous one returned, as they are; every step's result is judged here, in order.
+    with Steps() as steps:
+        returned = [steps.call(getattr(student, fn),
+                               *(_fresh(w, grads[0]) + (() if config is None else (dict(config),))))]
+        for dw in grads[1:]:
+            returned.append(steps.call(getattr(student, fn), returned[-1][0], dw.copy(),
+                                       returned[-1][1]))
+    for step, (dw, result) in enumerate(zip(grads, returned, strict=True), start=1):
         context = f"{fn} (paso {step})"
         w_ref, ref_config = getattr(reference, fn)(w_ref, dw, ref_config)
-        args = _fresh(w_student, dw) + (() if mine is None else (mine,))
-        w_student, theirs = expect_tuple(getattr(student, fn)(*args), 2,
-                                         names=("next_w", "config"), context=context)
+        w_student, theirs = expect_tuple(result.value, 2, names=("next_w", "config"),
+                                         context=context)
         assert_close(w_student, w_ref, name="next_w", context=context, rtol=1e-9, atol=1e-12)
         theirs = expect_dict(theirs, state_keys, name="config", context=context)
         for key in state_keys:
@@ -563,7 +584,6 @@ def _run_optimizers(student, reference, name: str, w, grads, config) -> None:
             else:
                 assert_close(theirs[key], ref_config[key], name=f'config["{key}"]',
                              context=context, rtol=1e-9, atol=1e-12)
-        mine = theirs
 
 
 @pytest.mark.parametrize("name", _each_optimizer())
@@ -618,9 +638,9 @@ def _param_shapes(dims) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def _read_params(model, dims, context: str) -> dict[str, np.ndarray]:
-    """Copies of the model's parameters, after checking names, shapes and dtype."""
-    params = expect_dict(model.params, _param_names(dims), name="params", context=context)
+def _read_params(params, dims, context: str) -> dict[str, np.ndarray]:
+    """Copies of a model's ``params`` (as read from it), after checking names, shapes, dtype."""
+    params = expect_dict(params, _param_names(dims), name="params", context=context)
     out = {}
     for key, shape in _param_shapes(dims).items():
         out[key] = assert_array(params[key], shape=shape, dtype=np.float64,
@@ -633,9 +653,28 @@ def _random_params(rng, dims) -> dict[str, np.ndarray]:
     return {k: rng.normal(scale=0.7, size=s) for k, s in _param_shapes(dims).items()}
 
 
-def _set_params(model, params) -> None:
+def _set_params(steps, model, params):
     # Item assignment on a remote dict would change a local copy only: assign the whole dict.
-    model.params = {k: v.copy() for k, v in params.items()}
+    return steps.setattr(model, "params", {k: v.copy() for k, v in params.items()})
+
+
+def _mlp_loss(student, dims, params, *args, activation: str):
+    """The result of ``loss(*args)`` of the student's ``MLP(dims, activation, seed=0)`` with
+    ``params``: built, given its parameters and called in one round trip (issue 23). A step
+    that raised raises here, in the order of the steps."""
+    with Steps() as steps:
+        model = steps.call(student.MLP, dims, activation=activation, seed=0)
+        assigned = _set_params(steps, model, params)
+        loss = steps.call(steps.getattr(model, "loss"), *args)
+    model.value, assigned.value  # noqa: B018 (raises what MLP or the assignment raised)
+    return loss.value
+
+
+def _new_params(student, dims, seed: int, context: str) -> dict[str, np.ndarray]:
+    """The parameters of a new ``MLP(dims, seed=seed)``, checked; one round trip."""
+    with Steps() as steps:
+        params = steps.getattr(steps.call(student.MLP, dims, seed=seed), "params")
+    return _read_params(params.value, dims, context=context)
 
 
 def _mlp_data(rng, dims, n: int = 5):
@@ -645,12 +684,13 @@ def _mlp_data(rng, dims, n: int = 5):
 @pytest.mark.exercise("mlp")
 def test_mlp_params_have_contract_names_shapes_and_zero_biases(student):
     """MLP([D, H1, H2, C]) crea W1, b1, ..., W3, b3 con las formas del contrato y b en cero."""
-    model = student.MLP(MLP_DIMS, seed=0)
-    params = _read_params(model, MLP_DIMS, context="MLP")
+    with Steps() as steps:
+        read = steps.getattr(steps.call(student.MLP, MLP_DIMS, seed=0), "params")
+    params = _read_params(read.value, MLP_DIMS, context="MLP")
     for key, value in params.items():
         if key.startswith("b") and np.any(value != 0):
             raise CheckFailure(f'MLP: params["{key}"] debe inicializarse en ceros')
-    extra = sorted(set(map(str, model.params)) - set(_param_names(MLP_DIMS)))
+    extra = sorted(set(map(str, read.value)) - set(_param_names(MLP_DIMS)))
     if extra:
         raise CheckFailure(f"MLP({MLP_DIMS}): params tiene claves de más {extra}; el contrato "
                            f"pide exactamente {_param_names(MLP_DIMS)}")
@@ -660,7 +700,7 @@ def test_mlp_params_have_contract_names_shapes_and_zero_biases(student):
 def test_mlp_weights_follow_he_initialization(student):
     """Los pesos siguen N(0, 2/fan_in) (inicialización He): media, desvío y forma normal."""
     dims = [300, 120, 10]
-    params = _read_params(student.MLP(dims, seed=5), dims, context="MLP")
+    params = _new_params(student, dims, 5, context="MLP")
     for i, fan_in in enumerate(dims[:-1], start=1):
         w = params[f"W{i}"]
         target = np.sqrt(2.0 / fan_in)
@@ -683,9 +723,11 @@ def test_mlp_weights_follow_he_initialization(student):
 @pytest.mark.exercise("mlp")
 def test_mlp_initialization_depends_only_on_seed(student):
     """La misma semilla da los mismos parámetros; otra semilla da otros."""
-    first = _read_params(student.MLP(MLP_DIMS, seed=3), MLP_DIMS, context="MLP(seed=3)")
-    again = _read_params(student.MLP(MLP_DIMS, seed=3), MLP_DIMS, context="MLP(seed=3)")
-    other = _read_params(student.MLP(MLP_DIMS, seed=4), MLP_DIMS, context="MLP(seed=4)")
+    with Steps() as steps:
+        read = [steps.getattr(steps.call(student.MLP, MLP_DIMS, seed=seed), "params")
+                for seed in (3, 3, 4)]
+    first, again, other = (_read_params(params.value, MLP_DIMS, context=f"MLP(seed={seed})")
+                           for params, seed in zip(read, (3, 3, 4), strict=True))
     for key in first:
         assert np.array_equal(first[key], again[key]), (
             f"MLP: dos modelos con seed=3 tienen distinto {key}; la inicialización debe "
@@ -707,10 +749,9 @@ def test_mlp_scores_match_reference(student, reference, rng, activation):
     ref_model = reference.MLP(MLP_DIMS, activation=activation, seed=0)
     ref_model.params = {k: v.copy() for k, v in params.items()}
     expected = ref_model.loss(X)
-    model = student.MLP(MLP_DIMS, activation=activation, seed=0)
-    _set_params(model, params)
     context = f'MLP(activation="{activation}").loss(X)'
-    assert_close(model.loss(X), expected, name="scores", context=context, **EXACT_TOL)
+    assert_close(_mlp_loss(student, MLP_DIMS, params, X, activation=activation), expected,
+                 name="scores", context=context, **EXACT_TOL)
     _assert_unchanged(context, X=(X, X0))
 
 
@@ -723,10 +764,9 @@ def test_mlp_loss_and_grads_match_reference(student, reference, rng, activation)
     ref_model = reference.MLP(MLP_DIMS, activation=activation, seed=0)
     ref_model.params = {k: v.copy() for k, v in params.items()}
     ref_loss, ref_grads = ref_model.loss(X, y)
-    model = student.MLP(MLP_DIMS, activation=activation, seed=0)
-    _set_params(model, params)
     context = f'MLP(activation="{activation}").loss(X, y)'
-    loss, grads = expect_tuple(model.loss(*_fresh(X, y)), 2, names=("loss", "grads"),
+    loss, grads = expect_tuple(_mlp_loss(student, MLP_DIMS, params, *_fresh(X, y),
+                                         activation=activation), 2, names=("loss", "grads"),
                                context=context)
     assert_scalar_close(loss, float(ref_loss), name="loss", context=context, **EXACT_TOL)
     grads = expect_dict(grads, _param_names(MLP_DIMS), name="grads", context=context)
@@ -742,11 +782,13 @@ def test_mlp_grads_match_finite_differences(student, inworker, rng, activation):
     dims = [3, 5, 4, 2]
     params = _random_params(rng, dims)
     X, y = _mlp_data(rng, dims, n=4)
-    model = student.MLP(dims, activation=activation, seed=0)
-    _set_params(model, params)
     context = f'MLP(activation="{activation}").loss(X, y)'
-    _, grads = expect_tuple(model.loss(*_fresh(X, y)), 2, names=("loss", "grads"),
-                            context=context)
+    with Steps() as steps:
+        model = steps.call(student.MLP, dims, activation=activation, seed=0)
+        assigned = _set_params(steps, model, params)
+        analytic = steps.call(steps.getattr(model, "loss"), *_fresh(X, y))
+    model, _ = model.value, assigned.value
+    _, grads = expect_tuple(analytic.value, 2, names=("loss", "grads"), context=context)
     grads = expect_dict(grads, _param_names(dims), name="grads", context=context)
 
     # Each evaluation sets the whole params dict and calls model.loss, as two requests did; the
@@ -787,12 +829,24 @@ DIGITS_DIMS = [64, 64, 10]
 DIGITS_MIN_ACCURACY = 0.93
 
 
-def _synthetic_mlp(student, inworker, dims, seed: int):
-    """The student's ``MLP(dims, seed=seed)`` with the synthetic loss of the TP's worker helpers
-    as its ``loss`` (``_synthetic_targets`` computes the same here)."""
-    model = student.MLP(dims, seed=seed)
-    inworker.use_synthetic_loss(model)
+def _trained(student, steps, model, X, y, **kwargs):
+    """Steps that train ``model`` (a step's result) on copies of ``X, y`` and then read its
+    parameters: the history and the parameters, as results of the steps."""
+    history = steps.call(student.train, model, *_fresh(X, y), **kwargs)
+    return history, steps.getattr(model, "params")
+
+
+def _synthetic_mlp(steps, student, inworker, dims, seed: int):
+    """Steps that build the student's ``MLP(dims, seed=seed)`` and give it the synthetic loss of
+    the TP's worker helpers as its ``loss`` (``_synthetic_targets`` computes the same here)."""
+    model = steps.call(student.MLP, dims, seed=seed)
+    steps.call(inworker.use_synthetic_loss, model)
     return model
+
+
+def _values(*laters):
+    """The steps' results, read in order: the first step that raised raises here."""
+    return [later.value for later in laters]
 
 
 def _synthetic_targets(params, X: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
@@ -858,10 +912,12 @@ def test_train_learns_digits_drawn_for_this_student(student, rng):
     """Una MLP [64, 64, 10] entrenada con train (Adam, 30 épocas) aprende digits: división y
     orden de los píxeles propios de cada estudiante, exactitud medida con los pesos que quedan."""
     X_train, X_test, y_train, y_test = _digits(rng)
-    model = student.MLP(DIGITS_DIMS, seed=0)
-    student.train(model, *_fresh(X_train, y_train), optimizer="adam", learning_rate=1e-3,
-                  batch_size=32, epochs=30, seed=0)
-    params = _read_params(model, DIGITS_DIMS, context="train (model.params tras entrenar)")
+    with Steps() as steps:
+        model = steps.call(student.MLP, DIGITS_DIMS, seed=0)
+        history, read = _trained(student, steps, model, X_train, y_train, optimizer="adam",
+                                 learning_rate=1e-3, batch_size=32, epochs=30, seed=0)
+    _values(model, history)
+    params = _read_params(read.value, DIGITS_DIMS, context="train (model.params tras entrenar)")
     for key, value in params.items():
         if not np.isfinite(value).all():
             raise CheckFailure(f'train: model.params["{key}"] tiene nan o inf tras entrenar')
@@ -878,9 +934,11 @@ def test_train_learns_digits_drawn_for_this_student(student, rng):
 def test_train_history_has_one_decreasing_loss_per_epoch(student, rng):
     """history["loss"] tiene una pérdida finita por época y baja de la primera a la última."""
     X_train, _, y_train, _ = _digits(rng)
-    model = student.MLP([64, 32, 10], seed=1)
-    history = student.train(model, *_fresh(X_train, y_train), optimizer="adam",
-                            learning_rate=1e-3, batch_size=32, epochs=5, seed=0)
+    with Steps() as steps:
+        model = steps.call(student.MLP, [64, 32, 10], seed=1)
+        history = steps.call(student.train, model, *_fresh(X_train, y_train), optimizer="adam",
+                             learning_rate=1e-3, batch_size=32, epochs=5, seed=0)
+    _, history = _values(model, history)
     losses = _loss_history(history, 5)
     assert losses[-1] < losses[0], (
         f'train: history["loss"] no baja: primera época {losses[0]:.4g}, última {losses[-1]:.4g}')
@@ -918,12 +976,14 @@ def test_train_full_batch_steps_apply_named_rule_in_place(student, inworker, ref
         value[tiny] = rng.uniform(1e-5, 2e-5, size=value.shape)[tiny] * np.sign(value[tiny])
     targets = _synthetic_targets(offsets, X, y)
     initial = {k: targets[k] + offsets[k] for k in offsets}
-    model = _synthetic_mlp(student, inworker, dims, seed=1)
-    _set_params(model, initial)
-    history = student.train(model, *_fresh(X, y), optimizer=optimizer, learning_rate=lr,
-                            batch_size=n, epochs=2, seed=0)
+    with Steps() as steps:
+        model = _synthetic_mlp(steps, student, inworker, dims, seed=1)
+        assigned = _set_params(steps, model, initial)
+        history, read = _trained(student, steps, model, X, y, optimizer=optimizer,
+                                 learning_rate=lr, batch_size=n, epochs=2, seed=0)
+    *_, history = _values(model, assigned, history)
     _loss_history(history, 2)
-    params = _read_params(model, dims, context="train (model.params tras entrenar)")
+    params = _read_params(read.value, dims, context="train (model.params tras entrenar)")
     expected = _expected_full_batch_steps(reference, initial, X, y, optimizer, lr, steps=2)
     context = f'train(optimizer="{optimizer}", batch_size=N, epochs=2)'
     for key in expected:
@@ -939,15 +999,17 @@ def test_train_shuffles_with_its_seed(student, inworker, rng):
     dims, n = [4, 6, 3], 12
     X, y = rng.normal(size=(n, dims[0])), rng.integers(0, dims[-1], size=n).astype(np.int64)
 
-    def trained(seed: int) -> dict[str, np.ndarray]:
-        # With the synthetic loss each minibatch pulls the parameters towards its own point, so
-        # the order of the minibatches shows in the result.
-        model = _synthetic_mlp(student, inworker, dims, seed=1)
-        student.train(model, *_fresh(X, y), optimizer="sgd", learning_rate=0.1, batch_size=4,
-                      epochs=3, seed=seed)
-        return _read_params(model, dims, context=f"train(seed={seed})")
-
-    first, again, other = trained(0), trained(0), trained(1)
+    # With the synthetic loss each minibatch pulls the parameters towards its own point, so
+    # the order of the minibatches shows in the result. Three trainings, one round trip.
+    runs = []
+    with Steps() as steps:
+        for seed in (0, 0, 1):
+            model = _synthetic_mlp(steps, student, inworker, dims, seed=1)
+            runs.append((model, *_trained(student, steps, model, X, y, optimizer="sgd",
+                                          learning_rate=0.1, batch_size=4, epochs=3, seed=seed)))
+    first, again, other = (
+        _read_params(_values(model, history, read)[-1], dims, context=f"train(seed={seed})")
+        for (model, history, read), seed in zip(runs, (0, 0, 1), strict=True))
     for key in first:
         assert np.array_equal(first[key], again[key]), (
             f"train: dos entrenamientos con seed=0 dan distinto {key}; el barajado debe depender "
@@ -966,18 +1028,20 @@ def test_train_visits_minibatches_once_per_epoch_and_reports_their_mean_loss(stu
     X = rng.normal(size=(n, dims[0]))
     X[:, 0] = np.arange(n)  # the first column names the row
     y = rng.integers(0, dims[-1], size=n).astype(np.int64)
-    model = student.MLP(dims, seed=0)
-    inworker.use_constant_loss(model, value)
+    with Steps() as steps:
+        model = steps.call(student.MLP, dims, seed=0)
+        steps.call(inworker.use_constant_loss, model, value)
+        history = steps.call(student.train, model, *_fresh(X, y), optimizer="sgd",
+                             learning_rate=0.1, batch_size=batch_size, epochs=epochs, seed=0)
+        rows = steps.call(inworker.rows_seen, model)
     context = f"train(..., batch_size={batch_size}, epochs={epochs})"
-    history = expect_dict(student.train(model, *_fresh(X, y), optimizer="sgd", learning_rate=0.1,
-                                        batch_size=batch_size, epochs=epochs, seed=0),
-                          ["loss"], name="history", context=context)
+    history = expect_dict(_values(model, history)[-1], ["loss"], name="history", context=context)
     losses = assert_array(np.asarray(history["loss"], dtype=np.float64), shape=(epochs,),
                           name='history["loss"]', context=context)
     assert np.allclose(losses, value, rtol=1e-9, atol=0), (
         f'{context}: cada minibatch tuvo pérdida {value}, así que la pérdida media de cada época '
         f'es {value}; history["loss"] = {np.round(losses, 6).tolist()}')
-    batches = [np.asarray(b).astype(int).tolist() for b in inworker.rows_seen(model)]
+    batches = [np.asarray(b).astype(int).tolist() for b in rows.value]
     big = [len(b) for b in batches if not 1 <= len(b) <= batch_size]
     assert not big, (f"{context}: hubo minibatches de {sorted(set(big))} ejemplos; deben tener "
                      f"entre 1 y batch_size={batch_size}")
