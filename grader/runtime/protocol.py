@@ -114,9 +114,22 @@ def _align(offset: int) -> int:
 
 
 def _array_header(array: np.ndarray, fortran: bool) -> bytes:
-    dtype = array.dtype.str.encode("ascii")
-    return (struct.pack(">B", len(dtype)) + dtype + struct.pack(">BB", int(fortran), array.ndim)
-            + struct.pack(f">{array.ndim}Q", *array.shape))
+    key = (array.dtype.str, fortran, array.shape)
+    header = _HEADERS.get(key)
+    if header is None:
+        dtype = array.dtype.str.encode("ascii")
+        header = (struct.pack(">B", len(dtype)) + dtype
+                  + struct.pack(">BB", int(fortran), array.ndim)
+                  + struct.pack(f">{array.ndim}Q", *array.shape))
+        if len(_HEADERS) < _HEADERS_CAP:
+            _HEADERS[key] = header
+    return header
+
+
+#: Headers already built, by dtype, order and shape: a message of many arrays of a few shapes (a
+#: batch of finite-difference calls) builds each header once (issue 23).
+_HEADERS: dict[tuple[str, bool, tuple[int, ...]], bytes] = {}
+_HEADERS_CAP = 4096
 
 
 def _layout(array: np.ndarray) -> tuple[np.ndarray, bool]:

@@ -107,6 +107,29 @@ def test_a_malformed_step_is_refused_before_any_step_runs(student, step):
     assert reply["ok"] is False and reply["error"]["type"] == "ProtocolError"
 
 
+CHANGES = [
+    ("params['W'][0] += 1", True), ("params['k'] = 1", True), ("params['n'].append(2)", True),
+    ("params['n'][0] = 1.0", True), ("params['s'] = 'b'", True), ("params['t'] = (1, 3)", True),
+    ("params['n'][0] = 1", False), ("params['W'] = params['W']", False), ("pass", False),
+]
+
+
+@pytest.mark.parametrize("change, changed", CHANGES)
+def test_a_change_deep_inside_an_argument_is_seen_and_no_change_is_not(tmp_path, change, changed):
+    """The worker hashes containers item by item (issue 23): every change of content shows,
+    including 1 -> 1.0 (another value for the checks), and rebinding to the same content does
+    not."""
+    path = tmp_path / "student_digest_test.py"
+    path.write_text(f"def touch(params):\n    {change}\n")
+    driver = Driver()
+    module = driver.send("load", path=str(path), name=f"student_digest_test_{next(_ids)}")["value"]
+    touch = driver.send("getattr", target=module, name="touch")["value"]
+    params = {"W": np.zeros((2, 3)), "n": [1, [2.5, None]], "s": "a", "t": (1, 2)}
+    reply = driver.send("call", target=touch, args=[params], kwargs={})
+    assert reply["ok"], reply
+    assert ("0" in reply["mutations"]) is changed
+
+
 def test_an_argument_changed_in_place_comes_back_as_a_mutation(student):
     driver, module = student
     scale = driver.send("getattr", target=module, name="scale_in_place")["value"]
