@@ -481,18 +481,20 @@ class Session:
             raise self._fail(ProtocolError, f"respuesta inválida del worker: {exc}") from None
         if entries:
             self._deaths.pop(name, None)
-        failure: Exception | None = None
-        if over_budget == "cpu":
-            # A single call over its budget reads the same (and kills the worker the same way).
-            failure = self._fail(WorkerTimeout, self._over_budget(self.call_timeout_s))
-        elif over_budget:
-            failure = self._fail(WorkerTimeout, self._over_wall(
-                self.call_timeout_s * self.limits.wall_factor))
-        elif error is not None:
-            failure = self._raised(error)
+        failure = self._batch_failure(error, over_budget)
         if isinstance(failure, (WorkerTimeout, WorkerCrash, WorkerMemory)):
             self._died(name, failure)
         return entries, failure
+
+    def _batch_failure(self, error: dict[str, str] | None, over_budget: str) -> Exception | None:
+        """What the call that stopped a ``call_many`` or ``steps`` request raises: a single call
+        over its budget reads the same (and kills the worker the same way)."""
+        if over_budget == "cpu":
+            return self._fail(WorkerTimeout, self._over_budget(self.call_timeout_s))
+        if over_budget:
+            return self._fail(WorkerTimeout, self._over_wall(
+                self.call_timeout_s * self.limits.wall_factor))
+        return self._raised(error) if error is not None else None
 
     def run_steps(self, steps: list[tuple[str, dict[str, Any], list[tuple[list[Any], int, list[Any]]]]]
                   ) -> tuple[list[Any], Exception | None]:
@@ -540,14 +542,7 @@ class Session:
                 self._names[(value._generation, value._id)] = (
                     f"{owner}.{fields['name']}" if owner else fields["name"])[:120]
             values.append(value)
-        failure: Exception | None = None
-        if over_budget == "cpu":
-            failure = self._fail(WorkerTimeout, self._over_budget(self.call_timeout_s))
-        elif over_budget:
-            failure = self._fail(WorkerTimeout, self._over_wall(
-                self.call_timeout_s * self.limits.wall_factor))
-        elif error is not None:
-            failure = self._raised(error)
+        failure = self._batch_failure(error, over_budget)
         failed = names[len(entries)] if len(entries) < len(names) else ""
         if failed and isinstance(failure, (WorkerTimeout, WorkerCrash, WorkerMemory)):
             self._died(failed, failure)

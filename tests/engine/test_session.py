@@ -243,43 +243,43 @@ def draw():
 """
 
 
-def test_every_check_starts_from_its_seed_with_no_request_of_its_own(tmp_path):
+@pytest.fixture
+def drawing(tmp_path):
+    """A session with a real worker on a module whose ``draw()`` reads both random states."""
+    path = tmp_path / "tp1.py"
+    path.write_text(RANDOM_DRAWS)
+    session = Session(SubprocessBackend(isolation="none"), path, "tp1", Limits())
+    yield session
+    session.close()
+
+
+def test_every_check_starts_from_its_seed_with_no_request_of_its_own(drawing):
     """A worker's first check asks for its seed; later ones send it with their first request,
     which the worker applies before running it (issue 23): same draws, fewer round trips."""
-    path = tmp_path / "tp1.py"
-    path.write_text(RANDOM_DRAWS)
-    session = Session(SubprocessBackend(isolation="none"), path, "tp1", Limits())
-    try:
-        session.begin_check(5)
-        first = session.module().draw()
-        assert session.module().draw() != first  # the state moves on within a check
-        requests = session.stats["requests"]
-        session.begin_check(5)
-        assert session.stats["requests"] == requests
-        assert session.module().draw() == first
-        session.begin_check(6)  # a check that asks nothing: the next check's seed replaces it
-        session.begin_check(5)
-        assert session.module().draw() == first
-        assert session.stats["requests"] == requests + 2
-    finally:
-        session.close()
+    session = drawing
+    session.begin_check(5)
+    first = session.module().draw()
+    assert session.module().draw() != first  # the state moves on within a check
+    requests = session.stats["requests"]
+    session.begin_check(5)
+    assert session.stats["requests"] == requests
+    assert session.module().draw() == first
+    session.begin_check(6)  # a check that asks nothing: the next check's seed replaces it
+    session.begin_check(5)
+    assert session.module().draw() == first
+    assert session.stats["requests"] == requests + 2
 
 
-def test_a_new_worker_asks_for_its_seed_again(tmp_path):
+def test_a_new_worker_asks_for_its_seed_again(drawing):
     """A worker that replaced a dead one answers its first check's seed request (and says again
     what it runs on) before any check relies on a piggybacked seed."""
-    path = tmp_path / "tp1.py"
-    path.write_text(RANDOM_DRAWS)
-    session = Session(SubprocessBackend(isolation="none"), path, "tp1", Limits())
-    try:
-        session.begin_check(5)
-        first = session.module().draw()
-        session.close()
-        session.begin_check(5)
-        assert session.generation == 2 and session._seeded_generation == 2
-        assert session.module().draw() == first
-    finally:
-        session.close()
+    session = drawing
+    session.begin_check(5)
+    first = session.module().draw()
+    session.close()
+    session.begin_check(5)
+    assert session.generation == 2 and session._seeded_generation == 2
+    assert session.module().draw() == first
 
 
 # --- a failure at load time ends the submission once (issue 19) ---------------------------------
