@@ -238,9 +238,13 @@ Call = tuple[Sequence[Any], Mapping[str, Any]]
 """One call of ``call_many``: its positional and keyword arguments."""
 
 
-def call_many(fn: Callable[..., Any], calls: Iterable[Call]) -> Iterator[Any]:
+def call_many(fn: Callable[..., Any], calls: Iterable[Call],
+              pick: Sequence[int | str] = ()) -> Iterator[Any]:
     """``fn(*args, **kwargs)`` for each ``(args, kwargs)`` of ``calls``, in order: the results
-    one by one, and the first call's exception when the loop reaches it.
+    one by one, and the first call's exception when the loop reaches it. With ``pick``, each
+    result indexed by its keys in turn (``pick=(0,)``: ``result[0]``), and only that travels
+    back from the sandbox: for loops that look at one part of each result (an index that fails
+    is that call's exception).
 
     For the student's function in the sandbox (a remote object) the calls travel together, a few
     requests in all instead of one each (issue 23); anything else (the in-process student, the
@@ -259,13 +263,20 @@ def call_many(fn: Callable[..., Any], calls: Iterable[Call]) -> Iterator[Any]:
     # object, which could answer anything.
     batched = getattr(type(fn), "grader_call_many", None)
     if batched is not None:
-        return iter(batched(fn, calls))
-    return (fn(*args, **kwargs) for args, kwargs in calls)
+        return iter(batched(fn, calls, tuple(pick)))
+    return (_picked(fn(*args, **kwargs), pick) for args, kwargs in calls)
+
+
+def _picked(value: Any, pick: Sequence[int | str]) -> Any:
+    for key in pick:
+        value = value[key]
+    return value
 
 
 def numerical_gradient_many(fn: Callable[..., Any], make_call: Callable[[], Call],
                             objective: Callable[[Any], float], *xs: np.ndarray,
-                            h: float = 1e-6) -> Iterator[np.ndarray]:
+                            h: float = 1e-6, pick: Sequence[int | str] = ()
+                            ) -> Iterator[np.ndarray]:
     """``numerical_gradient`` of ``objective(fn(*args, **kwargs))`` with respect to each array of
     ``xs`` in turn, with all the calls of ``fn`` made together (``call_many``, issue 23).
 
@@ -275,7 +286,9 @@ def numerical_gradient_many(fn: Callable[..., Any], make_call: Callable[[], Call
     it as it likes. It runs here, on each result in the order ``numerical_gradient`` evaluates
     its ``f``, and each gradient is computed only when the loop asks for it: a loop that compares
     each gradient before asking for the next fails at the same output (or exception of ``fn``),
-    with the same message, as one that called ``numerical_gradient`` for each array.
+    with the same message, as one that called ``numerical_gradient`` for each array. ``pick``
+    (``call_many``'s): ``objective`` gets only that part of each result, and only it travels;
+    check the whole result's shape on a call of your own first (the analytic one).
 
     Example:
         >>> def objective(value):
@@ -301,7 +314,7 @@ def numerical_gradient_many(fn: Callable[..., Any], make_call: Callable[[], Call
             calls.append(make_call())
             x[i] = old
             indices[-1].append(i)
-    results = call_many(fn, calls)
+    results = call_many(fn, calls, pick)
     for x, where in zip(xs, indices, strict=True):
         grad = np.zeros_like(x, dtype=np.float64)
         for i in where:

@@ -178,13 +178,24 @@ class AnswersAnything:
 
 
 class Batched(AnswersAnything):
-    def grader_call_many(self, calls):
-        return iter([("lote", args) for args, _ in calls])
+    def grader_call_many(self, calls, pick=()):
+        return iter([("lote", args, pick) for args, _ in calls])
 
 
 def test_call_many_uses_the_batch_hook_of_the_class_never_of_the_instance():
     assert list(call_many(AnswersAnything(), [((1,), {}), ((2,), {})])) == [2, 3]
-    assert list(call_many(Batched(), [((1,), {})])) == [("lote", (1,))]
+    assert list(call_many(Batched(), [((1,), {})])) == [("lote", (1,), ())]
+
+
+def test_call_many_with_pick_gives_that_part_of_each_result_and_fails_at_its_call():
+    def f(x):
+        return (x, {"twice": 2 * x}) if x < 2 else x
+
+    results = call_many(f, [((0,), {}), ((1,), {}), ((2,), {})], pick=(1, "twice"))
+    assert [next(results), next(results)] == [0, 2]
+    with pytest.raises(TypeError):
+        next(results)
+    assert list(call_many(Batched(), [((1,), {})], pick=(0,))) == [("lote", (1,), (0,))]
 
 
 def test_numerical_gradient_many_gives_numerical_gradients_of_each_array_bit_for_bit():

@@ -91,11 +91,11 @@ class RemoteObject:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._session.call(self, list(args), kwargs)
 
-    def grader_call_many(self, calls: Iterable[tuple[Sequence[Any], dict[str, Any]]]
-                         ) -> Iterator[Any]:
+    def grader_call_many(self, calls: Iterable[tuple[Sequence[Any], dict[str, Any]]],
+                         pick: Sequence[int | str] = ()) -> Iterator[Any]:
         """``grader.compare.call_many`` finds this on the class (never through ``__getattr__``,
         which would ask the student's object): K calls in a few round trips."""
-        return self._session.call_many(self, calls)
+        return self._session.call_many(self, calls, pick)
 
     def grader_session(self) -> Session:
         """``grader.steps`` finds this on the class: the session whose worker holds this."""
@@ -418,7 +418,8 @@ class Session:
         return value
 
     def call_many(self, target: RemoteObject,
-                  calls: Iterable[tuple[Sequence[Any], dict[str, Any]]]) -> Iterator[Any]:
+                  calls: Iterable[tuple[Sequence[Any], dict[str, Any]]],
+                  pick: Sequence[int | str] = ()) -> Iterator[Any]:
         """``target(*args, **kwargs)`` for each call, in order, in as few requests as the
         budgets allow (``call_many``, issue 23): the worker runs them as K ``call`` requests
         would, and each result, in-place change and error comes out here as that call's.
@@ -433,12 +434,13 @@ class Session:
         What differs from a loop of calls: later calls of the same request have already run in
         the worker when the loop stops at a check failure; a worker that dies mid-request (a
         signal, memory) takes the results before it along; the captured output of one request
-        is capped as one call's.
+        is capped as one call's. ``pick``: keys the worker indexes each result with, in turn,
+        so that only that part comes back (``result[0]`` of a ``(loss, grads)`` pair).
         """
         pending = [(list(args), dict(kwargs)) for args, kwargs in calls]
         while pending:
             chunk = self._chunk(pending)
-            entries, failure = self._call_batch(target, chunk)
+            entries, failure = self._call_batch(target, chunk, list(pick))
             for (args, kwargs), (value, mutations) in zip(chunk, entries, strict=False):
                 self._copy_back(args, kwargs, mutations)
                 yield value
@@ -456,8 +458,9 @@ class Session:
                 return calls[:count]
         return calls[:_BATCH_CALLS]
 
-    def _call_batch(self, target: RemoteObject, chunk: list[tuple[list[Any], dict[str, Any]]]
-                    ) -> tuple[list[tuple[Any, dict[str, Any]]], Exception | None]:
+    def _call_batch(self, target: RemoteObject, chunk: list[tuple[list[Any], dict[str, Any]]],
+                    pick: list[int | str]) -> tuple[list[tuple[Any, dict[str, Any]]],
+                                                    Exception | None]:
         """One ``call_many`` request: the entries of the calls that ran, and the exception of
         the one that failed (``None`` when none did)."""
         name = self._callable_name(target)
@@ -471,7 +474,7 @@ class Session:
         try:
             value, _ = self._request("call_many", cpu_calls=len(chunk), target=target,
                                      calls=[[args, kwargs] for args, kwargs in chunk],
-                                     limits=limits)
+                                     limits=limits, pick=pick)
         except (WorkerTimeout, WorkerCrash, WorkerMemory) as exc:
             self._died(name, exc)
             raise

@@ -46,9 +46,11 @@ OPS: dict[str, Op] = {op.name: op for op in (
     Op("setitem", ("target", "key", "value"), "None"),
     Op("call", ("target", "args", "kwargs"),
        "the return value; the reply's mutations hold the arguments the call changed in place"),
-    Op("call_many", ("target", "calls", "limits"),
+    Op("call_many", ("target", "calls", "limits", "pick"),
        "[entries, error, over_budget]: an entry [value, mutations] per call run, in order, as "
-       "K `call` requests would give them; the calls stop at the first that raises (error: "
+       "K `call` requests would give them (value indexed by pick's keys in turn: only the part "
+       "the trusted side will look at travels; an index that fails is that call's error); the "
+       "calls stop at the first that raises (error: "
        "ERROR_FIELDS, its index is len(entries)) or outruns limits' cpu_s or wall_s "
        "(over_budget: 'cpu' or 'wall', else ''), or "
        "before one whose reply could pass limits' bytes, elements or copied bytes (the trusted "

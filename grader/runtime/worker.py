@@ -185,7 +185,8 @@ class Worker:
     def _op_call(self, target: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
         return self._call(target, args, kwargs, self._mutations)
 
-    def _op_call_many(self, target: Any, calls: list[Any], limits: dict[str, Any]) -> list[Any]:
+    def _op_call_many(self, target: Any, calls: list[Any], limits: dict[str, Any],
+                      pick: Any) -> list[Any]:
         """``calls`` (``[args, kwargs]`` each) one after another, each as ``call`` runs it: its
         own arguments decoded, changes in place and errors reported the same way.
 
@@ -196,6 +197,8 @@ class Worker:
         by the largest so far, could take the reply past ``limits``' bytes, elements or copied
         bytes: the trusted side sends the rest again.
         """
+        if not (type(pick) is list and all(type(key) in (int, str) for key in pick)):
+            raise protocol.ProtocolError("pick debe ser una lista de claves int o str")
         caps = [limits[name] for name in ("bytes", "elements", "copied")]
         used, largest = [0, 0, 0], [0, 0, 0]
         entries: list[Any] = []
@@ -207,6 +210,8 @@ class Worker:
             try:
                 with self._alarms(float(limits["cpu_s"]), float(limits["wall_s"])):
                     value = self._call(target, args, kwargs, mutations)
+                    for key in pick:
+                        value = value[key]
                 entry = [value, mutations]
                 cost = self._sizer.cost(self._encoder.encode_frame(entry))
             except BaseException as exc:

@@ -185,6 +185,21 @@ def test_the_torch_state_of_each_check_reports_tf32_off_and_deterministic_cudnn(
 
 # --- call_many: K calls in one request, each as a `call` request runs it (issue 23) -------------
 
+
+def test_call_many_sends_back_only_the_part_pick_names(tmp_path):
+    path = tmp_path / "student_pick_test.py"
+    path.write_text("def pair(x):\n    return (x, [x, 10 * x]) if x < 3 else x\n")
+    driver = Driver()
+    module = driver.send("load", path=str(path), name=f"student_pick_test_{next(_ids)}")["value"]
+    pair = driver.send("getattr", target=module, name="pair")["value"]
+    calls = [[[x], {}] for x in (1, 2, 3)]
+    entries, error, over = driver.send("call_many", target=pair, calls=calls, limits=ROOMY,
+                                       pick=[1, 1])["value"]
+    assert [value for value, _ in entries] == [10, 20] and over == ""
+    assert error["type"] == "TypeError"  # 3 is not a pair: that call's error, as x[1] raises
+    reply = driver.send("call_many", target=pair, calls=calls, limits=ROOMY, pick=[1.5])
+    assert reply["ok"] is False and reply["error"]["type"] == "ProtocolError"
+
 ROOMY = {"bytes": 2**30, "elements": 10**6, "copied": 2**30, "cpu_s": 5.0, "wall_s": 20.0}
 
 
@@ -214,7 +229,7 @@ def test_call_many_gives_what_k_single_calls_give(batch):
     driver, fns = batch
     inputs = [np.arange(3.0) + i for i in range(5)]
     single = [driver.send("call", target=fns["double"], args=[x], kwargs={}) for x in inputs]
-    many = driver.send("call_many", target=fns["double"], calls=[[[x], {}] for x in inputs],
+    many = driver.send("call_many", pick=[], target=fns["double"], calls=[[[x], {}] for x in inputs],
                        limits=ROOMY)
     entries, error, over_budget = many["value"]
     assert many["ok"] and error is None and over_budget == ""
@@ -227,7 +242,7 @@ def test_call_many_gives_what_k_single_calls_give(batch):
 def test_call_many_reports_each_calls_own_changes_in_place(batch):
     driver, fns = batch
     calls = [[[np.ones(2), 2.0], {}], [[np.ones(2)], {"k": 5.0}]]
-    entries, _, _ = driver.send("call_many", target=fns["scale_in_place"], calls=calls,
+    entries, _, _ = driver.send("call_many", pick=[], target=fns["scale_in_place"], calls=calls,
                                 limits=ROOMY)["value"]
     np.testing.assert_array_equal(entries[0][1]["0"], [2.0, 2.0])
     np.testing.assert_array_equal(entries[1][1]["0"], [5.0, 5.0])
@@ -236,7 +251,7 @@ def test_call_many_reports_each_calls_own_changes_in_place(batch):
 def test_call_many_stops_at_the_call_that_raises_and_describes_it_as_a_call_would(batch):
     driver, fns = batch
     single = driver.send("call", target=fns["fails_on_3"], args=[3], kwargs={})
-    reply = driver.send("call_many", target=fns["fails_on_3"],
+    reply = driver.send("call_many", pick=[], target=fns["fails_on_3"],
                         calls=[[[x], {}] for x in (1, 2, 3, 4, 5)], limits=ROOMY)
     entries, error, over_budget = reply["value"]
     assert [value for value, _ in entries] == [1, 2]  # the error is call len(entries) = 2
@@ -245,7 +260,7 @@ def test_call_many_stops_at_the_call_that_raises_and_describes_it_as_a_call_woul
 
 def test_a_call_many_call_that_outruns_its_cpu_time_stops_the_batch(batch):
     driver, fns = batch
-    reply = driver.send("call_many", target=fns["spins_on_2"],
+    reply = driver.send("call_many", pick=[], target=fns["spins_on_2"],
                         calls=[[[x], {}] for x in (0, 1, 2, 3)], limits={**ROOMY, "cpu_s": 0.2})
     entries, error, over_budget = reply["value"]
     assert [value for value, _ in entries] == [0, 1] and error is None and over_budget == "cpu"
@@ -253,7 +268,7 @@ def test_a_call_many_call_that_outruns_its_cpu_time_stops_the_batch(batch):
 
 def test_a_call_many_call_that_waits_past_its_wall_clock_stops_the_batch(batch):
     driver, fns = batch
-    reply = driver.send("call_many", target=fns["sleeps_on_1"],
+    reply = driver.send("call_many", pick=[], target=fns["sleeps_on_1"],
                         calls=[[[x], {}] for x in (0, 1, 2)], limits={**ROOMY, "wall_s": 0.2})
     entries, error, over_budget = reply["value"]
     assert [value for value, _ in entries] == [0] and error is None and over_budget == "wall"
@@ -261,7 +276,7 @@ def test_a_call_many_call_that_waits_past_its_wall_clock_stops_the_batch(batch):
 
 def test_code_that_swallows_the_cpu_timer_still_ends_the_batch_over_budget(batch):
     driver, fns = batch
-    reply = driver.send("call_many", target=fns["stubborn"],
+    reply = driver.send("call_many", pick=[], target=fns["stubborn"],
                         calls=[[[x], {}] for x in (0, 1, 2)], limits={**ROOMY, "cpu_s": 0.2})
     entries, error, over_budget = reply["value"]
     assert [value for value, _ in entries] == [0] and error is None and over_budget == "cpu"
@@ -270,7 +285,7 @@ def test_code_that_swallows_the_cpu_timer_still_ends_the_batch_over_budget(batch
 def test_call_many_stops_before_a_call_whose_reply_could_pass_the_byte_budget(batch):
     driver, fns = batch
     # Each result is an 8000-byte array: three fit in 30,000 bytes, a fourth could not.
-    reply = driver.send("call_many", target=fns["big"], calls=[[[1000], {}]] * 6,
+    reply = driver.send("call_many", pick=[], target=fns["big"], calls=[[[1000], {}]] * 6,
                         limits={**ROOMY, "bytes": 30_000})
     entries, error, over_budget = reply["value"]
     assert len(entries) == 3 and error is None and over_budget == ""
@@ -278,7 +293,7 @@ def test_call_many_stops_before_a_call_whose_reply_could_pass_the_byte_budget(ba
 
 def test_call_many_stops_before_a_call_that_could_pass_the_element_budget(batch):
     driver, fns = batch
-    reply = driver.send("call_many", target=fns["double"], calls=[[[[1] * 10], {}]] * 6,
+    reply = driver.send("call_many", pick=[], target=fns["double"], calls=[[[[1] * 10], {}]] * 6,
                         limits={**ROOMY, "elements": 50})
     entries, _, _ = reply["value"]
     # Each entry is 22 elements ([value, mutations], then value's 20 items): two fit in 50.

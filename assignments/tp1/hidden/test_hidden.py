@@ -168,14 +168,14 @@ def test_linear_backward_matches_finite_differences(student, rng):
                                  _fresh(x, W, b), dout.copy(), context="linear_forward")
     grads = expect_tuple(grads.value, 3, names=("dx", "dW", "db"), context="linear_backward")
 
-    def objective(value) -> float:
-        out, _ = _forward_value(value, "linear_forward")
+    def objective(out) -> float:
         return float(np.sum(_array_out(out, dout.shape, "linear_forward") * dout))
 
     # Every perturbed input is built here and the calls travel together (issue 23); the
-    # objective and the verdicts stay here.
+    # objective and the verdicts stay here. Only each call's out comes back (pick): the pair's
+    # shape was checked on the forward above.
     numeric = numerical_gradient_many(student.linear_forward, lambda: (_fresh(x, W, b), {}),
-                                      objective, x, W, b)
+                                      objective, x, W, b, pick=(0,))
     for name, got, want in zip(("dx", "dW", "db"), grads, numeric, strict=True):
         assert_close(got, want, name=name,
                      context="linear_backward (vs. diferencias finitas)", **FD_TOL)
@@ -239,12 +239,11 @@ def test_activation_backward_matches_finite_differences(student, rng, name):
                                     dout.copy(), context=fwd, **kwargs)
     dx = backward.value
 
-    def objective(value) -> float:
-        out, _ = _forward_value(value, fwd)
+    def objective(out) -> float:
         return float(np.sum(_array_out(out, x.shape, fwd) * dout))
 
     (numeric,) = numerical_gradient_many(getattr(student, fwd), lambda: ((x.copy(),), dict(kwargs)),
-                                      objective, x)
+                                         objective, x, pick=(0,))
     assert_close(dx, numeric, name="dx",
                  context=f"{bwd} (vs. diferencias finitas)", **FD_TOL)
 
@@ -359,12 +358,12 @@ def test_cross_entropy_gradient_matches_finite_differences(student, rng):
     _, dscores = _loss_call(student.softmax_cross_entropy, *_fresh(scores, y),
                             context="softmax_cross_entropy")
 
-    def objective(value) -> float:
-        loss, _ = _loss_value(value, "softmax_cross_entropy")
+    def objective(loss) -> float:
         return to_float(loss, name="loss", context="softmax_cross_entropy")
 
     (numeric,) = numerical_gradient_many(student.softmax_cross_entropy,
-                                      lambda: (_fresh(scores, y), {}), objective, scores)
+                                         lambda: (_fresh(scores, y), {}), objective, scores,
+                                         pick=(0,))
     assert_close(dscores, numeric, name="dscores",
                  context="softmax_cross_entropy (vs. diferencias finitas)", **FD_TOL)
 
@@ -451,12 +450,11 @@ def test_bce_gradient_matches_finite_differences(student, rng):
     z, y = _bce_data(rng)
     _, dz = _loss_call(student.bce_with_logits, *_fresh(z, y), context="bce_with_logits")
 
-    def objective(value) -> float:
-        loss, _ = _loss_value(value, "bce_with_logits")
+    def objective(loss) -> float:
         return to_float(loss, name="loss", context="bce_with_logits")
 
-    (numeric,) = numerical_gradient_many(student.bce_with_logits, lambda: (_fresh(z, y), {}), objective,
-                                      z)
+    (numeric,) = numerical_gradient_many(student.bce_with_logits, lambda: (_fresh(z, y), {}),
+                                         objective, z, pick=(0,))
     assert_close(dz, numeric, name="dz",
                  context="bce_with_logits (vs. diferencias finitas)", **FD_TOL)
 
@@ -508,12 +506,11 @@ def test_mse_gradient_matches_finite_differences(student, rng):
     pred, target = _mse_data(rng)
     _, dpred = _loss_call(student.mse_loss, *_fresh(pred, target), context="mse_loss")
 
-    def objective(value) -> float:
-        loss, _ = _loss_value(value, "mse_loss")
+    def objective(loss) -> float:
         return to_float(loss, name="loss", context="mse_loss")
 
-    (numeric,) = numerical_gradient_many(student.mse_loss, lambda: (_fresh(pred, target), {}), objective,
-                                      pred)
+    (numeric,) = numerical_gradient_many(student.mse_loss, lambda: (_fresh(pred, target), {}),
+                                         objective, pred, pick=(0,))
     assert_close(dpred, numeric, name="dpred",
                  context="mse_loss (vs. diferencias finitas)", **FD_TOL)
 
@@ -794,16 +791,16 @@ def test_mlp_grads_match_finite_differences(student, inworker, rng, activation):
     # Each evaluation sets the whole params dict and calls model.loss, as two requests did; the
     # helper makes them one call, and the calls of each parameter travel together (issue 23:
     # these checks were 40% of TP1's requests).
-    def objective(value) -> float:
-        loss, _ = expect_tuple(value, 2, names=("loss", "grads"), context=context)
+    def objective(loss) -> float:
         return to_float(loss, name="loss", context=context)
 
     def call():
         return (model, {k: v.copy() for k, v in params.items()}, *_fresh(X, y)), {}
 
+    # Only each call's loss comes back (pick): the pair was checked on the call above.
     names = _param_names(dims)
     numeric = numerical_gradient_many(inworker.loss_with_params, call, objective,
-                                      *(params[key] for key in names))
+                                      *(params[key] for key in names), pick=(0,))
     for key, want in zip(names, numeric, strict=True):
         assert_close(grads[key], want, name=f'grads["{key}"]',
                      context=f"{context} (vs. diferencias finitas)", **FD_TOL)
