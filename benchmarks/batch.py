@@ -264,6 +264,15 @@ def bench_tp(course_file: Path, tp: str, args: argparse.Namespace,
             finals.append(f"{tp} {backend} --jobs 2 >= {TARGETS['jobs1_over_jobs2']}x más rápido "
                           "que --jobs 1: " + verdict(None if speedup is None
                                                      else speedup >= TARGETS["jobs1_over_jobs2"]))
+            steady_ratio = (None if steady[0] is None else steady[0] / wall_in)
+            steady_speedup = (None if None in steady else steady[0] / steady[1])
+            finals.append(f"{tp} {backend} en régimen: --jobs 1 <= "
+                          f"{TARGETS['jobs1_over_inprocess']}x en proceso: " + verdict(
+                              None if steady_ratio is None
+                              else steady_ratio <= TARGETS["jobs1_over_inprocess"])
+                          + f"; --jobs 2 >= {TARGETS['jobs1_over_jobs2']}x: " + verdict(
+                              None if steady_speedup is None
+                              else steady_speedup >= TARGETS["jobs1_over_jobs2"]))
             finals.append(f"{tp} {backend} < {TARGETS['requests']} pedidos por entrega: "
                           + verdict(None if requests is None else requests < TARGETS["requests"]))
         docker, sub = walls.get("docker", {}).get(1), walls.get("subprocess", {}).get(1)
