@@ -22,7 +22,7 @@ from types import ModuleType
 from typing import Any
 
 from grader.errors import ConfigError, GraderError, StudentError, WorkerError, WorkerTimeout
-from grader.runtime.worker import reset_random_state, syntax_error_message
+from grader.runtime.worker import reset_random_state, syntax_error_message, timers
 from grader.sandbox.base import Limits
 from grader.text import MESSAGE_CAP, TRACEBACK_CAP, TYPE_NAME_CAP, clean
 
@@ -149,25 +149,16 @@ class InprocessStudent:
             return
         wall = seconds * self.limits.wall_factor
 
-        def over_cpu(signum: int, frame: Any) -> None:
-            raise WorkerTimeout(f"la comprobación no terminó en {seconds:g} s de CPU "
-                                "(¿un bucle infinito?)")
-
-        def over_wall(signum: int, frame: Any) -> None:
+        def expire(kind: str) -> None:
+            if kind == "cpu":
+                raise WorkerTimeout(f"la comprobación no terminó en {seconds:g} s de CPU "
+                                    "(¿un bucle infinito?)")
             raise WorkerTimeout(f"la comprobación no terminó en {wall:g} s de reloj (¿espera algo "
                                 "que nunca llega? si la máquina estaba sobrecargada, puede ser "
                                 "la causa)")
 
-        previous = (signal.signal(signal.SIGPROF, over_cpu), signal.signal(signal.SIGALRM, over_wall))
-        signal.setitimer(signal.ITIMER_PROF, seconds)
-        signal.setitimer(signal.ITIMER_REAL, wall)
-        try:
+        with timers(seconds, wall, expire):
             yield
-        finally:
-            signal.setitimer(signal.ITIMER_PROF, 0)
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGPROF, previous[0])
-            signal.signal(signal.SIGALRM, previous[1])
 
     @contextlib.contextmanager
     def _wall_clock(self, seconds: float) -> Any:

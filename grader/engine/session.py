@@ -271,7 +271,7 @@ class Session:
                              "un diccionario")
         for name, value in found.items():
             if name in self.prefetch and type(value) is RemoteObject:
-                self._names[(value._generation, value._id)] = name
+                self._name(value, module, name)
                 self._attributes[name] = value
 
     def _at_load(self, exc: WorkerError) -> WorkerError:
@@ -539,11 +539,10 @@ class Session:
                     {k: v for k, v in mutations.items()
                      if ("args", _mutation_index(k)) not in linked and ("kwargs", k) not in linked})
             if op == "getattr" and type(value) is RemoteObject:
-                target = fields["target"]
-                owner = (self._names.get((target._generation, target._id), target._type_name)
-                         if type(target) is RemoteObject else "")
-                self._names[(value._generation, value._id)] = (
-                    f"{owner}.{fields['name']}" if owner else fields["name"])[:120]
+                # A linked target is an earlier step's result itself (model, for model.loss).
+                target = next((values[step] for path, step, keys in links
+                               if path == ["target"] and not keys), fields["target"])
+                self._name(value, target, fields["name"])
             values.append(value)
         failure = self._batch_failure(error, over_budget)
         failed = names[len(entries)] if len(entries) < len(names) else ""
@@ -589,6 +588,15 @@ class Session:
     def request(self, op: str, **fields: Any) -> Any:
         return self._request(op, **fields)[0]
 
+    def _name(self, value: RemoteObject, target: Any, name: str) -> None:
+        """What a student would call ``target.name``: linear_forward, MLP.loss (for give-ups,
+        see ``call``)."""
+        module = self._module is not None and type(target) is RemoteObject and (
+            target._id == self._module._id and target._generation == self.generation)
+        if type(target) is RemoteObject and not module:
+            name = f"{self._names.get((target._generation, target._id), target._type_name)}.{name}"
+        self._names[(value._generation, value._id)] = name[:120]
+
     def getattr(self, target: RemoteObject, name: str) -> Any:
         """``target.name``; the student's functions and classes are asked for once, until a call
         rebinds a module-level name (each ``student.f(x)`` would otherwise be two round trips)."""
@@ -604,9 +612,7 @@ class Session:
             return self._helper_attributes[name]
         value = self.request("getattr", target=target, name=name)
         if type(value) is RemoteObject:
-            # What a student would call it: linear_forward, MLP.loss (for give-ups, see call).
-            owner = self._names.get((target._generation, target._id), target._type_name)
-            self._names[(value._generation, value._id)] = name if module else f"{owner}.{name}"[:120]
+            self._name(value, target, name)
             if module and self._cacheable:
                 self._attributes[name] = value
             elif helpers:
@@ -626,8 +632,9 @@ class Session:
         self._next_id += 1
         request_id = self._next_id
         sent = time.perf_counter()
-        reseed, self._reseed = (self._reseed, None) if op not in ("hello", "load") else (None,
-                                                                                      self._reseed)
+        reseed = None
+        if op not in ("hello", "load"):  # the seed applies to the check's code, never the import
+            reseed, self._reseed = self._reseed, None
         payload = self._encoder.encode_frame(messages.request(op, request_id, reseed=reseed,
                                                               **fields))
         try:

@@ -26,7 +26,7 @@ import threading
 import time
 import traceback
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from . import messages, protocol
@@ -266,20 +266,12 @@ class Worker:
             yield
             return
 
-        def expire(signum: int, frame: Any) -> None:
-            self._expired = "cpu" if signum == signal.SIGPROF else "wall"
+        def expire(kind: str) -> None:
+            self._expired = kind
             raise _OverBudget
 
-        previous = signal.signal(signal.SIGPROF, expire), signal.signal(signal.SIGALRM, expire)
-        signal.setitimer(signal.ITIMER_PROF, cpu_s)
-        signal.setitimer(signal.ITIMER_REAL, wall_s)
-        try:
+        with timers(cpu_s, wall_s, expire):
             yield
-        finally:
-            signal.setitimer(signal.ITIMER_PROF, 0)
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGPROF, previous[0])
-            signal.signal(signal.SIGALRM, previous[1])
 
     def _hello(self) -> dict[str, Any]:
         import numpy
@@ -452,6 +444,27 @@ def _exit_when_closed(fd: int) -> None:
     while os.read(fd, 4096):
         pass
     os._exit(70)
+
+
+@contextlib.contextmanager
+def timers(cpu_s: float, wall_s: float, expire: Callable[[str], None]) -> Iterator[None]:
+    """Calls ``expire("cpu")`` once the block has used ``cpu_s`` of this process's CPU time
+    (all threads), or ``expire("wall")`` after ``wall_s`` of wall clock, in the main thread (its
+    exception ends the block); the previous handlers come back after. The worker's
+    ``call_many`` and ``steps`` and the in-process student's checks share it."""
+    def handler(signum: int, frame: Any) -> None:
+        expire("cpu" if signum == signal.SIGPROF else "wall")
+
+    previous = signal.signal(signal.SIGPROF, handler), signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_PROF, cpu_s)
+    signal.setitimer(signal.ITIMER_REAL, wall_s)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGPROF, previous[0])
+        signal.signal(signal.SIGALRM, previous[1])
 
 
 def _step(step: Any, index: int) -> tuple[str, dict[str, Any], list[tuple[list[Any], int, list[Any]]]]:

@@ -105,6 +105,15 @@ def test_a_model_is_built_given_params_and_called_in_one_request(student, local)
         np.testing.assert_array_equal(params.value["W"], [0.0, 1.0, 2.0])
 
 
+def test_a_method_read_in_the_steps_is_named_as_a_student_would(student):
+    """``model.loss`` read from a model built in the same steps is ``Model.loss`` in messages
+    (a give-up names it), as when it was read one request at a time."""
+    with Steps() as steps:
+        loss = steps.getattr(steps.call(student.Model, 3), "loss")
+    session = student._session
+    assert session._callable_name(loss.value) == "Model.loss"
+
+
 def test_each_step_reports_its_result_as_it_was_when_the_step_ended(student, local):
     """``grow`` changes the dict an earlier step returned: that step still reports it as it
     returned it, as when it came here before the next call."""
